@@ -1,0 +1,1 @@
+"""Pure clinical rules and the journey state machine: no Temporal, no I/O."""

@@ -1,0 +1,35 @@
+"""Load and validate policy files."""
+
+import json
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from models.policy import Policy
+
+DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "default.yaml"
+
+
+class PolicyError(Exception):
+    """A policy file that cannot be read or does not validate."""
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Read a policy file (the packaged default when ``path`` is None) and validate it.
+
+    Raises:
+        PolicyError: naming the file and the first invalid field.
+    """
+    source = path or DEFAULT_POLICY_PATH
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{source}: cannot read policy: {exc}") from exc
+    try:
+        # The file is YAML, so validate in JSON mode: strings become enums and dates.
+        return Policy.model_validate_json(json.dumps(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "policy"
+        raise PolicyError(f"{source}: {where}: {first['msg']}") from exc

@@ -1,0 +1,117 @@
+"""Time-driven work: scheduled reviews, overdue escalation, aftercare check-ins, completion."""
+
+from datetime import datetime, timedelta
+
+from clinical import journal
+from clinical.commands import finish
+from clinical.schedule import aftercare_ends, check_in_due, check_in_missed_at
+from models.clinical import ReassessmentTrigger
+from models.journey import EventKind, Phase, Priority
+from models.state import JourneyState
+from models.work import TaskKind
+
+SYSTEM_ACTOR = "system"
+
+
+def next_deadline(state: JourneyState) -> datetime | None:
+    """The earliest moment at which ``run_due_work`` has something to do."""
+    if not state.phase.is_open:
+        return None
+    candidates: list[datetime] = []
+    active = state.active_reassessment
+    if active is None and state.next_review_due is not None:
+        candidates.append(state.next_review_due)
+    if active is not None and not active.escalated:
+        candidates.append(active.due_at)
+    if state.aftercare is not None:
+        missed_at = check_in_missed_at(state.policy, state.aftercare)
+        if missed_at is not None:
+            candidates.append(missed_at)
+        elif active is None:
+            candidates.append(aftercare_ends(state.policy, state.aftercare))
+    return min(candidates, default=None)
+
+
+def run_due_work(state: JourneyState, now: datetime) -> bool:
+    """Do everything due at ``now``; True when the state changed."""
+    changed = False
+    for step in (_open_scheduled_review, _escalate_overdue, _miss_check_ins, _complete_aftercare):
+        if state.phase.is_open:
+            changed = step(state, now) or changed
+    return changed
+
+
+def _open_scheduled_review(state: JourneyState, now: datetime) -> bool:
+    due = state.next_review_due
+    if due is None or due > now or state.active_reassessment is not None:
+        return False
+    state.next_review_due = None
+    journal.open_reassessment(
+        state,
+        ReassessmentTrigger.SCHEDULE,
+        f"scheduled review at {state.loc_code}",
+        now,
+        timedelta(hours=state.policy.scheduled_review_due_hours),
+    )
+    return True
+
+
+def _escalate_overdue(state: JourneyState, now: datetime) -> bool:
+    active = state.active_reassessment
+    if active is None or active.escalated or active.due_at > now:
+        return False
+    active.escalated = True
+    journal.emit(
+        state,
+        EventKind.REASSESSMENT_OVERDUE,
+        now,
+        f"Reassessment overdue since {active.due_at.isoformat()}; escalated to "
+        f"{state.policy.escalation_role}",
+        Priority.URGENT,
+        {"reassessment_id": active.reassessment_id},
+    )
+    return True
+
+
+def _miss_check_ins(state: JourneyState, now: datetime) -> bool:
+    changed = False
+    aftercare = state.aftercare
+    while aftercare is not None:
+        missed_at = check_in_missed_at(state.policy, aftercare)
+        if missed_at is None or missed_at > now:
+            break
+        due = check_in_due(state.policy, aftercare)
+        aftercare.next_check_in += 1
+        aftercare.missed += 1
+        policy = state.policy.aftercare
+        task = journal.open_task(
+            state,
+            TaskKind.OUTREACH,
+            policy.outreach_role,
+            now + timedelta(hours=policy.outreach_due_hours),
+            Priority.ROUTINE,
+            now,
+        )
+        journal.emit(
+            state,
+            EventKind.CHECK_IN_MISSED,
+            now,
+            f"Aftercare check-in due {due.isoformat() if due else ''} was missed; outreach opened",
+            refs={"task_id": task.task_id},
+        )
+        changed = True
+    return changed
+
+
+def _complete_aftercare(state: JourneyState, now: datetime) -> bool:
+    aftercare = state.aftercare
+    if aftercare is None or state.phase is not Phase.AFTERCARE:
+        return False
+    schedule_done = check_in_due(state.policy, aftercare) is None
+    if not schedule_done or state.active_reassessment is not None:
+        return False
+    if aftercare_ends(state.policy, aftercare) > now:
+        return False
+    finish(state, Phase.COMPLETED, "aftercare schedule finished", SYSTEM_ACTOR, now)
+    journal.emit(state, EventKind.JOURNEY_COMPLETED, now, "Journey completed")
+    return True

@@ -1,0 +1,1 @@
+"""Pydantic contracts shared by workflows, activities, the read model and the CLI."""

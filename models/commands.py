@@ -1,0 +1,97 @@
+"""Staff commands (imperative) sent to a journey, and their results."""
+
+from pydantic import AwareDatetime, Field, PositiveInt
+
+from models.base import JourneyId, LocCode, OpaqueId, ShortText, StrictModel
+from models.care import CareTeam
+from models.clinical import AssessmentKind, DimensionRating, Recommendation
+from models.journey import DischargeReason, Phase, Priority
+from models.plan import Goal
+from models.policy import ClinicalEventKind, Policy
+
+
+class StartJourney(StrictModel):
+    """Open a journey in intake with its care team and the program's policy."""
+
+    journey_id: JourneyId
+    care_team: CareTeam
+    started_by: OpaqueId
+    policy: Policy
+
+
+class RecordAssessment(StrictModel):
+    """Record an ASAM assessment on an active reassessment (the only one, if not named)."""
+
+    assessment_id: OpaqueId
+    kind: AssessmentKind
+    dimensions: dict[str, DimensionRating] = Field(min_length=1)
+    assessed_by: OpaqueId
+    reassessment_id: OpaqueId | None = None
+
+
+class RequestReassessment(StrictModel):
+    """A staff member asks for a reassessment."""
+
+    requested_by: OpaqueId
+    reason: ShortText
+    priority: Priority = Priority.ROUTINE
+
+
+class DecideTransition(StrictModel):
+    """Accept the recommendation, or override it with a target and a variance reason."""
+
+    reassessment_id: OpaqueId
+    decided_by: OpaqueId
+    accept: bool
+    phase: Phase | None = None
+    loc_code: LocCode | None = None
+    variance_reason: ShortText | None = None
+
+
+class ReportEvent(StrictModel):
+    """Report a clinical event (relapse, positive screen, missed session...)."""
+
+    kind: ClinicalEventKind
+    reported_by: OpaqueId
+
+
+class ChangeCareTeam(StrictModel):
+    """Replace the care team."""
+
+    changed_by: OpaqueId
+    care_team: CareTeam
+    reason: ShortText
+
+
+class RevisePlan(StrictModel):
+    """Write a new version of the treatment plan."""
+
+    author: OpaqueId
+    reason: ShortText
+    goals: list[Goal] = Field(min_length=1, max_length=50)
+
+
+class RecordCheckIn(StrictModel):
+    """An aftercare check-in happened."""
+
+    recorded_by: OpaqueId
+
+
+class Discharge(StrictModel):
+    """End the journey early with a reason."""
+
+    discharged_by: OpaqueId
+    reason: DischargeReason
+
+
+class CommandResult(StrictModel):
+    """What an accepted command did."""
+
+    seq: int
+    message: str
+    reassessment_id: OpaqueId | None = None
+    recommendation: Recommendation | None = None
+    plan_version: PositiveInt | None = None
+    phase: Phase | None = None
+    loc_code: LocCode | None = None
+    at: AwareDatetime | None = None

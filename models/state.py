@@ -1,0 +1,101 @@
+"""The whole state of one journey: everything continue-as-new must carry."""
+
+from pydantic import AwareDatetime, Field, NonNegativeInt, model_validator
+
+from models.base import JourneyId, LocCode, OpaqueId, StrictModel
+from models.care import CareTeam
+from models.clinical import Reassessment
+from models.commands import StartJourney
+from models.journey import DischargeReason, JourneyEvent, LocSegment, Phase, Priority
+from models.plan import TreatmentPlan
+from models.policy import ClinicalEventKind, Policy
+from models.work import Task, TaskStatus
+
+
+class AftercareState(StrictModel):
+    """Progress through the aftercare check-in schedule."""
+
+    started_at: AwareDatetime
+    next_check_in: NonNegativeInt = 0
+    last_check_in_at: AwareDatetime | None = None
+    missed: NonNegativeInt = 0
+
+
+class JourneyState(StrictModel):
+    """Single source of truth of a journey inside its workflow."""
+
+    journey_id: JourneyId
+    policy: Policy
+    started_at: AwareDatetime
+    phase: Phase = Phase.INTAKE
+    loc_code: LocCode | None = None
+    discharge_reason: DischargeReason | None = None
+    care_team: CareTeam
+    segments: list[LocSegment] = Field(default_factory=list)
+    reassessments: list[Reassessment] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)
+    plan: TreatmentPlan | None = None
+    next_review_due: AwareDatetime | None = None
+    aftercare: AftercareState | None = None
+    event_counts: dict[ClinicalEventKind, NonNegativeInt] = Field(default_factory=dict)
+    seq: NonNegativeInt = 0
+    projected_seq: NonNegativeInt = 0
+    outbox: list[JourneyEvent] = Field(default_factory=list)
+    next_id: NonNegativeInt = 1
+    ended_at: AwareDatetime | None = None
+
+    @property
+    def active_reassessment(self) -> Reassessment | None:
+        """The reassessment waiting for work, if any (at most one is active)."""
+        return next((r for r in self.reassessments if r.status.is_active), None)
+
+    @property
+    def urgent(self) -> bool:
+        """Whether open work is urgent."""
+        active = self.active_reassessment
+        return (active is not None and active.priority is Priority.URGENT) or any(
+            t.status is TaskStatus.OPEN and t.priority is Priority.URGENT for t in self.tasks
+        )
+
+
+class JourneyInput(StrictModel):
+    """Workflow input: the start command for a new run, the whole state when continuing."""
+
+    start: StartJourney | None = None
+    state: JourneyState | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "JourneyInput":
+        if (self.start is None) == (self.state is None):
+            raise ValueError("start: give either start or state")
+        return self
+
+
+class JourneySummary(StrictModel):
+    """The journey row of the read model."""
+
+    journey_id: JourneyId
+    phase: Phase
+    loc_code: LocCode | None
+    discharge_reason: DischargeReason | None
+    policy_version: str
+    primary_clinician: OpaqueId
+    next_review_due: AwareDatetime | None
+    reassessment_due: AwareDatetime | None
+    urgent: bool
+    started_at: AwareDatetime
+    updated_at: AwareDatetime
+    ended_at: AwareDatetime | None
+    seq: NonNegativeInt
+
+
+class ProjectionBatch(StrictModel):
+    """Everything the read model needs after a run of changes, guarded by ``summary.seq``."""
+
+    summary: JourneySummary
+    care_team: CareTeam
+    events: list[JourneyEvent]
+    segments: list[LocSegment]
+    reassessments: list[Reassessment]
+    tasks: list[Task]
+    plan: TreatmentPlan | None

@@ -1,0 +1,164 @@
+"""Send commands to journeys and read their live state, with errors callers can branch on."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.commands import (
+    ChangeCareTeam,
+    CommandResult,
+    DecideTransition,
+    Discharge,
+    RecordAssessment,
+    RecordCheckIn,
+    ReportEvent,
+    RequestReassessment,
+    RevisePlan,
+    StartJourney,
+)
+from models.errors import COMMAND_REJECTED, RejectionCode
+from models.state import JourneyInput, JourneyState
+from workflows.journey import ClientJourneyWorkflow
+from workflows.temporal_policy import journey_workflow_id
+
+Handle = WorkflowHandle[ClientJourneyWorkflow, JourneyState]
+
+
+class JourneyError(Exception):
+    """Base of the errors a caller can branch on."""
+
+
+class JourneyNotFoundError(JourneyError):
+    """No journey has that id."""
+
+
+class JourneyExistsError(JourneyError):
+    """A journey with that id was already started."""
+
+
+class CommandRejectedError(JourneyError):
+    """The journey refused the command; nothing changed."""
+
+    def __init__(self, code: RejectionCode, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class JourneyService:
+    """Journey commands over one Temporal client."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def start(self, cmd: StartJourney) -> None:
+        """Start the journey's workflow; ids are never reused."""
+        try:
+            await self._client.start_workflow(
+                ClientJourneyWorkflow.run,
+                JourneyInput(start=cmd),
+                id=journey_workflow_id(cmd.journey_id),
+                task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        except WorkflowAlreadyStartedError:
+            raise JourneyExistsError(f"journey {cmd.journey_id} already exists") from None
+
+    async def state(self, journey_id: str) -> JourneyState:
+        """The live state from the workflow query."""
+        handle = self._handle(journey_id)
+        try:
+            return await handle.query(ClientJourneyWorkflow.state)
+        except RPCError as exc:
+            raise _translate_rpc(journey_id, exc) from None
+
+    async def record_assessment(self, journey_id: str, cmd: RecordAssessment) -> CommandResult:
+        """Record an assessment; the result carries the recommendation."""
+        return await self._update(journey_id, ClientJourneyWorkflow.record_assessment, cmd)
+
+    async def request_reassessment(
+        self, journey_id: str, cmd: RequestReassessment
+    ) -> CommandResult:
+        """Open a staff-requested reassessment."""
+        return await self._update(journey_id, ClientJourneyWorkflow.request_reassessment, cmd)
+
+    async def decide(self, journey_id: str, cmd: DecideTransition) -> CommandResult:
+        """Record a decision."""
+        return await self._update(journey_id, ClientJourneyWorkflow.decide, cmd)
+
+    async def report_event(self, journey_id: str, cmd: ReportEvent) -> CommandResult:
+        """Report a clinical event."""
+        return await self._update(journey_id, ClientJourneyWorkflow.report_event, cmd)
+
+    async def change_care_team(self, journey_id: str, cmd: ChangeCareTeam) -> CommandResult:
+        """Replace the care team."""
+        return await self._update(journey_id, ClientJourneyWorkflow.change_care_team, cmd)
+
+    async def revise_plan(self, journey_id: str, cmd: RevisePlan) -> CommandResult:
+        """Write a new plan version."""
+        return await self._update(journey_id, ClientJourneyWorkflow.revise_plan, cmd)
+
+    async def record_check_in(self, journey_id: str, cmd: RecordCheckIn) -> CommandResult:
+        """Record an aftercare check-in."""
+        return await self._update(journey_id, ClientJourneyWorkflow.record_check_in, cmd)
+
+    async def discharge(self, journey_id: str, cmd: Discharge) -> CommandResult:
+        """Discharge the client."""
+        return await self._update(journey_id, ClientJourneyWorkflow.discharge, cmd)
+
+    def _handle(self, journey_id: str) -> Handle:
+        return self._client.get_workflow_handle_for(
+            ClientJourneyWorkflow.run, journey_workflow_id(journey_id)
+        )
+
+    async def _update(
+        self,
+        journey_id: str,
+        update: Callable[[ClientJourneyWorkflow, Any], Awaitable[CommandResult]],
+        cmd: Any,
+    ) -> CommandResult:
+        handle = self._handle(journey_id)
+        try:
+            return await handle.execute_update(update, cmd)
+        except WorkflowUpdateFailedError as exc:
+            raise _translate_update(exc) from None
+        except RPCError as exc:
+            if await self._is_closed(handle):
+                raise CommandRejectedError(
+                    RejectionCode.JOURNEY_CLOSED, f"journey {journey_id} has ended"
+                ) from None
+            raise _translate_rpc(journey_id, exc) from None
+
+    @staticmethod
+    async def _is_closed(handle: Handle) -> bool:
+        try:
+            description = await handle.describe()
+        except RPCError:
+            return False
+        return description.status not in (None, WorkflowExecutionStatus.RUNNING)
+
+
+def _translate_update(exc: WorkflowUpdateFailedError) -> Exception:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == COMMAND_REJECTED:
+        details = cause.details
+        code = RejectionCode(details[0]) if details else RejectionCode.TRANSITION_NOT_ALLOWED
+        return CommandRejectedError(code, cause.message)
+    return exc
+
+
+def _translate_rpc(journey_id: str, exc: RPCError) -> Exception:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return JourneyNotFoundError(f"journey {journey_id} not found")
+    return exc

@@ -1,0 +1,77 @@
+"""Policy loading and validation."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clinical.policy_loader import DEFAULT_POLICY_PATH, PolicyError, load_policy
+from models.journey import EventKind
+from models.policy import ClinicalEventKind
+
+
+def _write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _default() -> dict[str, object]:
+    data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_default_policy_loads_with_clinical_review_intervals() -> None:
+    policy = load_policy()
+    intervals = {loc.code: loc.review_interval_days for loc in policy.levels_of_care}
+    assert intervals["3.7"] == 3
+    assert intervals["3.7-WM"] == 3
+    assert intervals["3.2-WM"] == 3
+    assert intervals["3.5"] == 7
+    assert intervals["2.5"] == 14
+    assert intervals["3.1"] == 30
+    assert intervals["2.1"] == 90
+    assert intervals["1"] == 90
+    assert {r.event for r in policy.routing} == set(EventKind)
+    assert {r.kind for r in policy.events} == set(ClinicalEventKind)
+
+
+def test_policy_with_out_of_range_rating_threshold_names_the_field(tmp_path: Path) -> None:
+    data = _default()
+    data["placement"][0]["when"][0]["at_least"] = 7  # type: ignore[index]
+    with pytest.raises(PolicyError, match=r"placement\.0\.when\.0\.at_least"):
+        load_policy(_write(tmp_path, data))
+
+
+def test_policy_rule_naming_unknown_loc_is_rejected(tmp_path: Path) -> None:
+    data = _default()
+    data["placement"][0]["loc_code"] = "9.9-WM"  # type: ignore[index]
+    with pytest.raises(PolicyError, match="9.9-WM"):
+        load_policy(_write(tmp_path, data))
+
+
+def test_policy_without_catch_all_rule_is_rejected(tmp_path: Path) -> None:
+    data = _default()
+    data["placement"] = data["placement"][:3]  # type: ignore[index]
+    with pytest.raises(PolicyError, match="last rule must match everything"):
+        load_policy(_write(tmp_path, data))
+
+
+def test_policy_missing_routing_for_an_event_is_rejected(tmp_path: Path) -> None:
+    data = _default()
+    data["routing"] = data["routing"][1:]  # type: ignore[index]
+    with pytest.raises(PolicyError, match="routing"):
+        load_policy(_write(tmp_path, data))
+
+
+def test_unreadable_policy_file_gives_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="cannot read policy"):
+        load_policy(tmp_path / "missing.yaml")
+
+
+def test_aftercare_check_ins_must_increase(tmp_path: Path) -> None:
+    data = _default()
+    data["aftercare"]["check_in_days"] = [14, 7]  # type: ignore[index]
+    with pytest.raises(PolicyError, match="check_in_days"):
+        load_policy(_write(tmp_path, data))

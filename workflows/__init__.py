@@ -1,0 +1,1 @@
+"""Temporal workflows: one durable workflow per treatment journey."""

@@ -1,0 +1,211 @@
+"""ClientJourneyWorkflow: one durable workflow per treatment episode."""
+
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.readmodel import ReadModelActivities
+
+    from clinical import commands
+    from clinical.errors import RuleViolation
+    from clinical.journal import prune
+    from clinical.timers import next_deadline, run_due_work
+    from models.commands import (
+        ChangeCareTeam,
+        CommandResult,
+        DecideTransition,
+        Discharge,
+        RecordAssessment,
+        RecordCheckIn,
+        ReportEvent,
+        RequestReassessment,
+        RevisePlan,
+    )
+    from models.errors import COMMAND_REJECTED
+    from models.state import JourneyInput, JourneyState
+    from workflows import search
+    from workflows.projection import build_batch
+    from workflows.temporal_policy import PROJECTION_RETRY, PROJECTION_TIMEOUT
+
+
+def _rejected(violation: RuleViolation) -> ApplicationError:
+    return ApplicationError(
+        violation.message, violation.code.value, type=COMMAND_REJECTED, non_retryable=True
+    )
+
+
+@workflow.defn
+class ClientJourneyWorkflow:
+    """Carries one client through intake, withdrawal management, treatment and aftercare."""
+
+    @workflow.init
+    def __init__(self, journey: JourneyInput) -> None:
+        if journey.state is not None:
+            self._state = journey.state
+        else:
+            assert journey.start is not None  # guaranteed by JourneyInput
+            self._state = commands.start(journey.start, workflow.now())
+        self._search_attributes: dict[str, object] = {}
+
+    @workflow.run
+    async def run(self, journey: JourneyInput) -> JourneyState:
+        """Project changes, sleep until the next deadline, do the due work; repeat."""
+        while self._state.phase.is_open:
+            await self._flush()
+            if workflow.info().is_continue_as_new_suggested():
+                await self._drain_handlers()
+                workflow.continue_as_new(JourneyInput(state=self._state))
+            await self._sleep_until_deadline()
+            run_due_work(self._state, workflow.now())
+        await self._drain_handlers()
+        return self._state
+
+    async def _sleep_until_deadline(self) -> None:
+        deadline = next_deadline(self._state)
+        timeout = None if deadline is None else deadline - workflow.now()
+        if timeout is not None and timeout <= timedelta(0):
+            return
+        try:
+            await workflow.wait_condition(
+                lambda: bool(self._state.outbox) or workflow.info().is_continue_as_new_suggested(),
+                timeout=timeout,
+            )
+        except TimeoutError:
+            pass
+
+    async def _drain_handlers(self) -> None:
+        """Wait until every accepted command finished and every change is projected."""
+        while True:
+            await self._flush()
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() or bool(self._state.outbox)
+            )
+            if not self._state.outbox:
+                return
+
+    async def _flush(self) -> None:
+        """Project every pending event into the read model, in order."""
+        while self._state.outbox:
+            batch = build_batch(self._state)
+            await workflow.execute_local_activity_method(
+                ReadModelActivities.project,
+                batch,
+                start_to_close_timeout=PROJECTION_TIMEOUT,
+                retry_policy=PROJECTION_RETRY,
+            )
+            projected = batch.summary.seq
+            self._state.outbox = [e for e in self._state.outbox if e.seq > projected]
+            self._state.projected_seq = projected
+            prune(self._state)
+            self._upsert_search_attributes()
+
+    def _upsert_search_attributes(self) -> None:
+        values = search.values_for(self._state)
+        if values != self._search_attributes:
+            workflow.upsert_search_attributes(search.updates_for(self._state))
+            self._search_attributes = values
+
+    async def _command(self, apply: Callable[[datetime], CommandResult]) -> CommandResult:
+        """Apply a command (it re-checks itself) and answer once its change is projected."""
+        try:
+            result = apply(workflow.now())
+        except RuleViolation as violation:
+            raise _rejected(violation) from None
+        await workflow.wait_condition(lambda: self._state.projected_seq >= result.seq)
+        return result
+
+    @staticmethod
+    def _validate(check: Callable[[], object]) -> None:
+        try:
+            check()
+        except RuleViolation as violation:
+            raise _rejected(violation) from None
+
+    @workflow.query
+    def state(self) -> JourneyState:
+        """The whole live state of the journey."""
+        return self._state
+
+    @workflow.update
+    async def record_assessment(self, cmd: RecordAssessment) -> CommandResult:
+        """Record an ASAM assessment and get the policy's recommendation."""
+        return await self._command(
+            lambda now: commands.apply_record_assessment(self._state, cmd, now)
+        )
+
+    @record_assessment.validator
+    def _check_record_assessment(self, cmd: RecordAssessment) -> None:
+        self._validate(lambda: commands.check_record_assessment(self._state, cmd))
+
+    @workflow.update
+    async def request_reassessment(self, cmd: RequestReassessment) -> CommandResult:
+        """Open a reassessment at a staff member's request."""
+        return await self._command(
+            lambda now: commands.apply_request_reassessment(self._state, cmd, now)
+        )
+
+    @request_reassessment.validator
+    def _check_request_reassessment(self, cmd: RequestReassessment) -> None:
+        self._validate(lambda: commands.check_request_reassessment(self._state, cmd))
+
+    @workflow.update
+    async def decide(self, cmd: DecideTransition) -> CommandResult:
+        """Record a clinician's decision on an assessed reassessment."""
+        return await self._command(lambda now: commands.apply_decide(self._state, cmd, now))
+
+    @decide.validator
+    def _check_decide(self, cmd: DecideTransition) -> None:
+        self._validate(lambda: commands.check_decide(self._state, cmd, workflow.now()))
+
+    @workflow.update
+    async def report_event(self, cmd: ReportEvent) -> CommandResult:
+        """Report a clinical event (relapse, positive screen, missed session...)."""
+        return await self._command(lambda now: commands.apply_report_event(self._state, cmd, now))
+
+    @report_event.validator
+    def _check_report_event(self, cmd: ReportEvent) -> None:
+        self._validate(lambda: commands.check_report_event(self._state, cmd))
+
+    @workflow.update
+    async def change_care_team(self, cmd: ChangeCareTeam) -> CommandResult:
+        """Replace the care team."""
+        return await self._command(
+            lambda now: commands.apply_change_care_team(self._state, cmd, now)
+        )
+
+    @change_care_team.validator
+    def _check_change_care_team(self, cmd: ChangeCareTeam) -> None:
+        self._validate(lambda: commands.check_change_care_team(self._state, cmd))
+
+    @workflow.update
+    async def revise_plan(self, cmd: RevisePlan) -> CommandResult:
+        """Write a new treatment plan version."""
+        return await self._command(lambda now: commands.apply_revise_plan(self._state, cmd, now))
+
+    @revise_plan.validator
+    def _check_revise_plan(self, cmd: RevisePlan) -> None:
+        self._validate(lambda: commands.check_revise_plan(self._state, cmd))
+
+    @workflow.update
+    async def record_check_in(self, cmd: RecordCheckIn) -> CommandResult:
+        """Record an aftercare check-in."""
+        return await self._command(
+            lambda now: commands.apply_record_check_in(self._state, cmd, now)
+        )
+
+    @record_check_in.validator
+    def _check_record_check_in(self, cmd: RecordCheckIn) -> None:
+        self._validate(lambda: commands.check_record_check_in(self._state, cmd, workflow.now()))
+
+    @workflow.update
+    async def discharge(self, cmd: Discharge) -> CommandResult:
+        """Discharge the client with a reason."""
+        return await self._command(lambda now: commands.apply_discharge(self._state, cmd, now))
+
+    @discharge.validator
+    def _check_discharge(self, cmd: Discharge) -> None:
+        self._validate(lambda: commands.check_discharge(self._state, cmd))
