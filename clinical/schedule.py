@@ -14,24 +14,24 @@ def next_review_due(policy: Policy, loc_code: str | None, since: datetime) -> da
 
 def check_in_due(policy: Policy, aftercare: AftercareState) -> datetime | None:
     """Due time of the next aftercare check-in, None when the schedule is done."""
-    days = policy.aftercare.check_in_days
-    if aftercare.next_check_in >= len(days):
+    offsets = policy.aftercare.check_ins
+    if aftercare.next_check_in >= len(offsets):
         return None
-    return aftercare.started_at + timedelta(days=days[aftercare.next_check_in])
+    return aftercare.started_at + offsets[aftercare.next_check_in]
 
 
 def check_in_missed_at(policy: Policy, aftercare: AftercareState) -> datetime | None:
     """When the next check-in counts as missed (due time plus grace)."""
     due = check_in_due(policy, aftercare)
-    return due + timedelta(days=policy.aftercare.grace_days) if due else None
+    return due + policy.aftercare.grace if due else None
 
 
 def check_in_window_opens(policy: Policy, aftercare: AftercareState) -> datetime | None:
     """Earliest time a check-in counts toward the next scheduled one."""
     due = check_in_due(policy, aftercare)
-    return due - timedelta(days=policy.aftercare.grace_days) if due else None
+    return due - policy.aftercare.grace if due else None
 
 
 def aftercare_ends(policy: Policy, aftercare: AftercareState) -> datetime:
     """End of the aftercare schedule."""
-    return aftercare.started_at + timedelta(days=policy.aftercare.duration_days)
+    return aftercare.started_at + policy.aftercare.duration

@@ -1,6 +1,7 @@
 """Program policy: versioned data that drives the clinical rules."""
 
 from collections.abc import Mapping
+from datetime import timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -59,20 +60,22 @@ class EventRule(StrictModel):
 
 
 class AftercarePolicy(StrictModel):
-    """Aftercare check-ins, counted in days from the start of aftercare."""
+    """Aftercare check-ins as ISO 8601 durations (``P7D``) from the start of aftercare."""
 
-    check_in_days: list[PositiveInt] = Field(min_length=1)
-    grace_days: PositiveInt
-    duration_days: PositiveInt
+    check_ins: list[timedelta] = Field(min_length=1)
+    grace: timedelta
+    duration: timedelta
     outreach_role: Role
     outreach_due_hours: PositiveInt
 
     @model_validator(mode="after")
     def _ordered(self) -> "AftercarePolicy":
-        if self.check_in_days != sorted(set(self.check_in_days)):
-            raise ValueError("check_in_days: must be strictly increasing")
-        if self.check_in_days[-1] > self.duration_days:
-            raise ValueError("check_in_days: a check-in falls after aftercare ends")
+        if self.check_ins != sorted(set(self.check_ins)) or self.check_ins[0] <= timedelta(0):
+            raise ValueError("check_ins: must be positive and strictly increasing")
+        if self.grace <= timedelta(0):
+            raise ValueError("grace: must be positive")
+        if self.check_ins[-1] > self.duration:
+            raise ValueError("check_ins: a check-in falls after aftercare ends")
         return self
 
 

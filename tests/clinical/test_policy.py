@@ -72,6 +72,6 @@ def test_unreadable_policy_file_gives_clear_error(tmp_path: Path) -> None:
 
 def test_aftercare_check_ins_must_increase(tmp_path: Path) -> None:
     data = _default()
-    data["aftercare"]["check_in_days"] = [14, 7]  # type: ignore[index]
-    with pytest.raises(PolicyError, match="check_in_days"):
+    data["aftercare"]["check_ins"] = ["P14D", "P7D"]  # type: ignore[index]
+    with pytest.raises(PolicyError, match="check_ins"):
         load_policy(_write(tmp_path, data))

@@ -1,0 +1,78 @@
+"""Turn every expected failure into one line on stderr and a non-zero exit."""
+
+import asyncio
+import functools
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from temporalio.service import RPCError
+
+from clinical.policy_loader import PolicyError
+from service.journeys import CommandRejectedError, JourneyError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+err_console = Console(stderr=True)
+
+EXIT_FAILED = 1
+EXIT_REJECTED = 3
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    """Print ``error: message`` and return the exit to raise."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """The first invalid field and why, e.g. ``dimensions.d1: ...``."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else first["msg"]
+
+
+def run(coro_fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
+    """Run an async command, mapping known errors to a one-line message."""
+
+    @functools.wraps(coro_fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return asyncio.run(coro_fn(*args, **kwargs))
+        except CommandRejectedError as exc:
+            raise fail(f"rejected ({exc.code}): {exc.message}", EXIT_REJECTED) from None
+        except JourneyError as exc:
+            raise fail(str(exc)) from None
+        except ValidationError as exc:
+            raise fail(describe_validation(exc)) from None
+        except PolicyError as exc:
+            raise fail(str(exc)) from None
+        except RPCError as exc:
+            raise fail(f"Temporal refused the request: {exc.message}") from None
+        except (OSError, RuntimeError) as exc:
+            raise fail(_first_line(exc)) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else type(exc).__name__
+    if "Failed client connect" in message:
+        return f"cannot reach Temporal: {message}"
+    return message
+
+
+def flush_and_exit(code: int) -> None:
+    """Leave without the interpreter's finalizers (see temporalio/sdk-python#300)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    import os
+
+    os._exit(code)

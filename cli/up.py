@@ -1,0 +1,65 @@
+"""``journeys up``: embedded Temporal (or a configured cluster), the worker, the URLs."""
+
+import asyncio
+import contextlib
+import signal
+
+import typer
+
+from cli import render
+from cli.errors import fail, flush_and_exit
+from runtime.devserver import EmbeddedTemporal
+from runtime.log import configure_logging
+from runtime.settings import Settings, get_settings
+from worker import run_worker
+
+app = typer.Typer()
+
+
+@app.command()
+def up() -> None:
+    """Start everything: embedded Temporal with its UI (unless TEMPORAL_ADDRESS is set) and
+    the worker. Ctrl-C or SIGTERM stops it cleanly; starting again resumes every journey."""
+    settings = get_settings()
+    configure_logging(settings)
+    try:
+        asyncio.run(_serve(settings))
+    except (OSError, RuntimeError) as exc:
+        raise fail(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)) from None
+    flush_and_exit(0)
+
+
+async def _serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.temporal_address is None:
+            server = EmbeddedTemporal(
+                data_dir=settings.data_dir,
+                port=settings.temporal_port,
+                ui_port=settings.temporal_ui_port,
+            )
+            await stack.enter_async_context(server)
+            _announce(settings, server.address, server.ui_url)
+        else:
+            _announce(settings, settings.temporal_address, None)
+        await run_worker(settings, stop)
+    render.console.print("stopped")
+
+
+def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
+    render.fields(
+        "Recovery Journeys is running",
+        {
+            "Temporal": address,
+            "Temporal UI": ui_url or "(the cluster's own UI)",
+            "Namespace": settings.temporal_namespace,
+            "Task queue": settings.task_queue,
+            "Data directory": str(settings.data_dir.resolve()),
+            "Try": "journeys demo --journeys 20, then journeys list",
+            "Stop": "Ctrl-C",
+        },
+    )
