@@ -88,16 +88,23 @@ async def assess(
     ] = None,
 ) -> None:
     """Record an ASAM assessment on the open reassessment and show the recommendation."""
+    # Validate the ratings before contacting anything, so bad input names its field.
+    cmd = RecordAssessment(
+        assessment_id="pending",
+        kind=AssessmentKind.REASSESSMENT,
+        dimensions=parse_ratings(ratings),
+        assessed_by=by,
+        reassessment_id=reassessment,
+    )
     async with journey_service(get_settings()) as journeys:
         state = await journeys.state(journey)
         active = state.active_reassessment
         intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
-        cmd = RecordAssessment(
-            assessment_id=f"A{state.seq + 1}-{journey}",
-            kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
-            dimensions=parse_ratings(ratings),
-            assessed_by=by,
-            reassessment_id=reassessment,
+        cmd = cmd.model_copy(
+            update={
+                "assessment_id": f"{journey}.A{state.seq + 1}",
+                "kind": AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
+            }
         )
         _report(await journeys.record_assessment(journey, cmd), journey)
 
@@ -164,7 +171,9 @@ async def event(
 ) -> None:
     """Report a clinical event (relapse, positive screen, missed session, crisis...)."""
     async with journey_service(get_settings()) as journeys:
-        _report(await journeys.report_event(journey, ReportEvent(kind=kind, reported_by=by)), journey)
+        _report(
+            await journeys.report_event(journey, ReportEvent(kind=kind, reported_by=by)), journey
+        )
 
 
 @app.command("check-in")
@@ -177,7 +186,9 @@ async def check_in(journey: Journey, by: By) -> None:
 
 @app.command()
 @run
-async def team(journey: Journey, member: Members, by: By, reason: Annotated[str, typer.Option()]) -> None:
+async def team(
+    journey: Journey, member: Members, by: By, reason: Annotated[str, typer.Option()]
+) -> None:
     """Replace the care team (open work of departed members is handed over)."""
     cmd = ChangeCareTeam(changed_by=by, care_team=parse_team(member), reason=reason)
     async with journey_service(get_settings()) as journeys:
@@ -190,9 +201,7 @@ async def plan(
     journey: Journey,
     by: By,
     reason: Annotated[str, typer.Option(help="Why the plan changes.")],
-    goal: Annotated[
-        list[str], typer.Option("--goal", help="ID|YYYY-MM-DD|description (repeat).")
-    ],
+    goal: Annotated[list[str], typer.Option("--goal", help="ID|YYYY-MM-DD|description (repeat).")],
 ) -> None:
     """Write a new treatment plan version with its goals."""
     goals = [_parse_goal(g) for g in goal]
@@ -204,7 +213,9 @@ async def plan(
 def _parse_goal(spec: str) -> Goal:
     parts = spec.split("|", 2)
     if len(parts) != 3:
-        raise typer.BadParameter(f"{spec!r}: expected ID|YYYY-MM-DD|description", param_hint="--goal")
+        raise typer.BadParameter(
+            f"{spec!r}: expected ID|YYYY-MM-DD|description", param_hint="--goal"
+        )
     try:
         target = date.fromisoformat(parts[1])
     except ValueError:
@@ -221,4 +232,6 @@ async def discharge(
 ) -> None:
     """Discharge the client: the journey ends and open work is cancelled."""
     async with journey_service(get_settings()) as journeys:
-        _report(await journeys.discharge(journey, Discharge(discharged_by=by, reason=reason)), journey)
+        _report(
+            await journeys.discharge(journey, Discharge(discharged_by=by, reason=reason)), journey
+        )

@@ -74,7 +74,9 @@ async def seed_one(journeys: JourneyService, policy: Policy, stage: str, rng: ra
             journey_id, RequestReassessment(requested_by=clinician, reason="treatment goals met")
         )
         ratings = dict.fromkeys(policy.dimensions, 0)
-        await _assess_and_accept(journeys, journey_id, clinician, ratings, AssessmentKind.REASSESSMENT)
+        await _assess_and_accept(
+            journeys, journey_id, clinician, ratings, AssessmentKind.REASSESSMENT
+        )
     return journey_id
 
 

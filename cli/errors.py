@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
@@ -73,6 +74,4 @@ def flush_and_exit(code: int) -> None:
     """Leave without the interpreter's finalizers (see temporalio/sdk-python#300)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    import os
-
     os._exit(code)

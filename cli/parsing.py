@@ -9,12 +9,16 @@ def parse_member(spec: str) -> CareTeamMember:
     """``ID:ROLE`` or ``ID:ROLE:primary`` -> a care-team member."""
     parts = spec.split(":")
     if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "primary"):
-        raise typer.BadParameter(f"{spec!r}: expected ID:ROLE or ID:ROLE:primary", param_hint="--member")
+        raise typer.BadParameter(
+            f"{spec!r}: expected ID:ROLE or ID:ROLE:primary", param_hint="--member"
+        )
     try:
         role = Role(parts[1])
     except ValueError:
         roles = ", ".join(r.value for r in Role)
-        raise typer.BadParameter(f"{parts[1]!r} is not a role ({roles})", param_hint="--member") from None
+        raise typer.BadParameter(
+            f"{parts[1]!r} is not a role ({roles})", param_hint="--member"
+        ) from None
     return CareTeamMember(member_id=parts[0], role=role, primary=len(parts) == 3)
 
 

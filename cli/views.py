@@ -43,9 +43,19 @@ async def show(
         render.console.print("[yellow]read model has no timeline for this journey yet[/yellow]")
         return
     data = timeline.model_dump(mode="json")
-    render.table("Level-of-care segments", ["index", "phase", "loc_code", "effective_at", "ended_at", "decided_by", "reason"], data.get("segments", []))
-    render.table("Tasks", ["task_id", "kind", "owner", "due_at", "priority", "status"], data.get("tasks", []))
-    render.table("Events", ["seq", "occurred_at", "kind", "priority", "summary"], data.get("events", [])[-15:])
+    render.table(
+        "Level-of-care segments",
+        ["index", "phase", "loc_code", "effective_at", "ended_at", "decided_by", "reason"],
+        data.get("segments", []),
+    )
+    render.table(
+        "Tasks", ["task_id", "kind", "owner", "due_at", "priority", "status"], data.get("tasks", [])
+    )
+    render.table(
+        "Events",
+        ["seq", "occurred_at", "kind", "priority", "summary"],
+        data.get("events", [])[-15:],
+    )
 
 
 def _show_state(state: JourneyState) -> None:
@@ -78,7 +88,9 @@ def _show_state(state: JourneyState) -> None:
                 "due": active.due_at.isoformat(),
                 "status": active.status.value,
                 "escalated": active.escalated,
-                "recommendation": f"{rec.loc_code or rec.phase.value}: {rec.rationale}" if rec else None,
+                "recommendation": f"{rec.loc_code or rec.phase.value}: {rec.rationale}"
+                if rec
+                else None,
             },
         )
 
@@ -109,7 +121,15 @@ async def list_journeys(
         return
     render.table(
         "Journeys",
-        ["journey_id", "phase", "loc_code", "primary_clinician", "next_review_due", "reassessment_due", "urgent"],
+        [
+            "journey_id",
+            "phase",
+            "loc_code",
+            "primary_clinician",
+            "next_review_due",
+            "reassessment_due",
+            "urgent",
+        ],
         rows,
     )
 
@@ -128,6 +148,6 @@ async def feed(
     if as_json:
         render.print_json(items)
         return
-    render.table(f"Feed of {member}", ["created_at", "journey_id", "kind", "priority", "summary"], items)
-
-
+    render.table(
+        f"Feed of {member}", ["created_at", "journey_id", "kind", "priority", "summary"], items
+    )

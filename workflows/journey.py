@@ -9,7 +9,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.readmodel import ReadModelActivities
-
     from clinical import commands
     from clinical.errors import RuleViolation
     from clinical.journal import prune
@@ -69,13 +68,12 @@ class ClientJourneyWorkflow:
         timeout = None if deadline is None else deadline - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
-        try:
+        # Timing out is the normal way to wake up for due work.
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: bool(self._state.outbox) or workflow.info().is_continue_as_new_suggested(),
                 timeout=timeout,
             )
-        except TimeoutError:
-            pass
 
     async def _drain_handlers(self) -> None:
         """Wait until every accepted command finished and every change is projected."""

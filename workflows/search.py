@@ -2,15 +2,15 @@
 
 from datetime import datetime
 
+from temporalio.common import SearchAttributeUpdate
+
+from models.state import JourneyState
 from runtime.search_attributes import (
     JOURNEY_LOC,
     JOURNEY_NEXT_REVIEW,
     JOURNEY_PHASE,
     JOURNEY_URGENT,
 )
-from temporalio.common import SearchAttributeUpdate
-
-from models.state import JourneyState
 
 
 def _next_review(state: JourneyState) -> datetime | None:

@@ -1,5 +1,6 @@
 """Property tests over the pure journey engine: no command sequence breaks the machine."""
 
+import itertools
 from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -78,7 +79,9 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
         return commands.apply_decide(state, decide, now)
     if kind == "event":
         return commands.apply_report_event(
-            state, ReportEvent(kind=op[1], reported_by=PRIMARY), now  # type: ignore[arg-type]
+            state,
+            ReportEvent(kind=op[1], reported_by=PRIMARY),
+            now,  # type: ignore[arg-type]
         )
     if kind == "request":
         return commands.apply_request_reassessment(
@@ -88,7 +91,9 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
         return commands.apply_record_check_in(state, RecordCheckIn(recorded_by=PRIMARY), now)
     if kind == "discharge":
         return commands.apply_discharge(
-            state, Discharge(discharged_by=PRIMARY, reason=op[1]), now  # type: ignore[arg-type]
+            state,
+            Discharge(discharged_by=PRIMARY, reason=op[1]),
+            now,  # type: ignore[arg-type]
         )
     return None
 
@@ -140,7 +145,7 @@ def test_no_command_sequence_reaches_a_state_the_machine_does_not_allow(
     state, _ = _run(ops)
     segments = state.segments
     assert segments[0].phase is Phase.INTAKE
-    for before, after in zip(segments, segments[1:], strict=False):
+    for before, after in itertools.pairwise(segments):
         if after.phase.is_open:
             assert after.phase in allowed_targets(before.phase)
             assert (after.loc_code is not None) == after.phase.has_loc

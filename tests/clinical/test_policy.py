@@ -47,7 +47,7 @@ def test_policy_with_out_of_range_rating_threshold_names_the_field(tmp_path: Pat
 def test_policy_rule_naming_unknown_loc_is_rejected(tmp_path: Path) -> None:
     data = _default()
     data["placement"][0]["loc_code"] = "9.9-WM"  # type: ignore[index]
-    with pytest.raises(PolicyError, match="9.9-WM"):
+    with pytest.raises(PolicyError, match=r"9\.9-WM"):
         load_policy(_write(tmp_path, data))
 
 

@@ -230,8 +230,11 @@ async def test_every_rejected_command_leaves_state_and_read_model_unchanged(
     await expect(RejectionCode.NOT_IN_AFTERCARE, j.check_in())
     await j.assess(d5=3, d6=3)
     override = DecideTransition(
-        reassessment_id=open_id, decided_by=PRIMARY, accept=False,
-        phase=Phase.TREATMENT, loc_code="2.1",
+        reassessment_id=open_id,
+        decided_by=PRIMARY,
+        accept=False,
+        phase=Phase.TREATMENT,
+        loc_code="2.1",
     )
     await expect(RejectionCode.VARIANCE_REASON_REQUIRED, service.decide("J-REJECT", override))
     to_aftercare = override.model_copy(

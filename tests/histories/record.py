@@ -1,0 +1,63 @@
+"""Record the history replayed by tests/workflows/test_replay.py.
+
+Run ``.venv/bin/python -m tests.histories.record`` after a deliberate, versioned change to the
+workflow's commands; the replay test then guards that history against non-determinism.
+"""
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from models.commands import Discharge, ReportEvent
+from models.journey import DischargeReason
+from models.policy import ClinicalEventKind
+from readmodel.db import create_engine, sessionmaker
+from readmodel.migrate import migrate
+from runtime.search_attributes import ALL_KEYS
+from tests.builders import PRIMARY
+from tests.conftest import encrypted_converter
+from tests.workflows.driver import JourneyDriver
+from worker import create_worker
+from workflows.temporal_policy import journey_workflow_id
+
+OUT = Path(__file__).parent / "journey-discharged.json"
+JOURNEY = "J-HISTORY"
+
+
+async def main() -> None:
+    """Drive a short journey with every kind of step, then save its history."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=encrypted_converter(),
+        search_attributes=list(ALL_KEYS),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{tmp}/history.db"
+        await migrate(url)
+        engine = create_engine(url)
+        queue = f"history-{uuid.uuid4().hex[:8]}"
+        async with create_worker(env.client, queue, sessionmaker(engine)):
+            j = await JourneyDriver.start(env, queue, JOURNEY)
+            await j.assess_and_accept(d1=3, d2=2)
+            await j.service.report_event(
+                JOURNEY, ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
+            )
+            await j.assess_and_accept(d5=3, d6=3)
+            await j.service.discharge(
+                JOURNEY, Discharge(discharged_by=PRIMARY, reason=DischargeReason.TRANSFERRED)
+            )
+            handle = env.client.get_workflow_handle(journey_workflow_id(JOURNEY))
+            await handle.result()
+            history = await handle.fetch_history()
+        await engine.dispose()
+    OUT.write_text(history.to_json())
+    await env.shutdown()
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,203 @@
+"""A journey from intake to completion through the CLI alone, against the dev server and a
+real worker process that is killed and restarted on the way."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from clinical.policy_loader import DEFAULT_POLICY_PATH
+from tests.portpick import free_port
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+TEAM = [
+    "--member", "th-chen:therapist:primary",
+    "--member", "dr-ames:physician",
+    "--member", "cm-diaz:case_manager",
+    "--member", "sv-gray:supervisor",
+]  # fmt: skip
+
+
+def _short_aftercare_policy(path: Path) -> Path:
+    """The default policy with an aftercare schedule of seconds, so completion is observable."""
+    data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
+    data["version"] = "test-short-aftercare"
+    data["aftercare"].update(check_ins=["PT6S", "PT12S"], grace="PT3S", duration="PT12S")
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """An embedded dev server started by ``journeys up``-style settings, and the CLI's env."""
+    data = tmp_path_factory.mktemp("data")
+    port, ui_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "JOURNEYS_DATA_DIR": str(data),
+        "JOURNEYS_TEMPORAL_PORT": str(port),
+        "JOURNEYS_TEMPORAL_UI_PORT": str(ui_port),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+        "JOURNEYS_TASK_QUEUE": f"cli-{uuid.uuid4().hex[:8]}",
+        "JOURNEYS_POLICY_PATH": str(_short_aftercare_policy(data / "policy.yaml")),
+        "JOURNEYS_LOG_FORMAT": "json",
+    }
+    env.pop("JOURNEYS_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.serve_temporal"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None
+    assert server.stdout.readline().strip() == "ready", "dev server did not start"
+    yield env
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+class Worker:
+    """The real worker as a separate process (``python worker.py``)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "worker.py"], env=self.env, cwd=ROOT)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+def journeys(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; by default it must succeed."""
+    done = subprocess.run(
+        [str(BIN / "journeys"), *args], env=env, cwd=ROOT, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def as_json(done: subprocess.CompletedProcess[str]) -> Any:
+    """Parse a ``--json`` command's output."""
+    return json.loads(done.stdout)
+
+
+def wait_for_phase(env: dict[str, str], journey: str, phase: str, seconds: float) -> Any:
+    """Poll ``show --json`` until the journey is in ``phase`` (bounded)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        shown = as_json(journeys(env, "show", journey, "--json"))
+        if shown["state"]["phase"] == phase or time.monotonic() > deadline:
+            return shown
+        time.sleep(1)
+
+
+def test_journey_from_intake_to_completion_with_the_cli_alone(stack: dict[str, str]) -> None:
+    env = stack
+    worker = Worker(env)
+    worker.start()
+    try:
+        _drive(env, worker)
+    finally:
+        worker.kill()
+
+
+def _drive(env: dict[str, str], worker: Worker) -> None:
+    journey = journeys(env, "start", *TEAM, "--by", "ops-1").stdout.strip()
+    assert journey.startswith("J-")
+
+    assessed = journeys(env, "assess", journey, "--ratings", "d1=3,d2=2,d3=1,d4=1,d5=3,d6=3",
+                        "--by", "th-chen")  # fmt: skip
+    assert "3.7-WM" in assessed.stdout
+    assert (
+        "withdrawal_management"
+        in journeys(env, "decide", journey, "--accept", "--by", "th-chen").stdout
+    )
+    feed = as_json(journeys(env, "feed", "dr-ames", "--json"))
+    assert [n["kind"] for n in feed].count("phase_changed") == 1
+
+    # The worker dies mid-journey; a new one picks the journey up where it was.
+    worker.kill()
+    worker.start()
+    journeys(env, "reassess", journey, "--by", "th-chen", "--reason", "withdrawal resolved")
+    journeys(
+        env, "assess", journey, "--ratings", "d1=0,d2=0,d3=1,d4=2,d5=3,d6=3", "--by", "th-chen"
+    )
+    journeys(env, "decide", journey, "--phase", "treatment", "--loc", "2.1",
+             "--reason", "client works days; IOP keeps the job", "--by", "th-chen")  # fmt: skip
+    listed = as_json(journeys(env, "list", "--phase", "treatment", "--json"))
+    assert [row["journey_id"] for row in listed] == [journey]
+    assert [
+        r["journey_id"] for r in as_json(journeys(env, "list", "--member", "cm-diaz", "--json"))
+    ] == [journey]
+    assert as_json(journeys(env, "list", "--member", "nobody", "--json")) == []
+
+    journeys(env, "event", journey, "positive_screen", "--by", "cm-diaz")
+    journeys(
+        env, "assess", journey, "--ratings", "d1=0,d2=0,d3=0,d4=0,d5=0,d6=0", "--by", "th-chen"
+    )
+    assert "aftercare" in journeys(env, "decide", journey, "--accept", "--by", "th-chen").stdout
+
+    # Killed again with aftercare timers pending; they fire once a worker is back.
+    worker.kill()
+    time.sleep(4)
+    worker.start()
+    journeys(env, "check-in", journey, "--by", "cm-diaz")
+    shown = wait_for_phase(env, journey, "completed", seconds=90)
+    assert shown["state"]["phase"] == "completed"
+
+    route = [[s["phase"], s["loc_code"]] for s in shown["timeline"]["segments"]]
+    assert route == [
+        ["intake", None],
+        ["withdrawal_management", "3.7-WM"],
+        ["treatment", "2.1"],
+        ["aftercare", None],
+        ["completed", None],
+    ]
+    kinds = [n["kind"] for n in as_json(journeys(env, "feed", "cm-diaz", "--json"))]
+    assert kinds.count("check_in_missed") == 1
+    assert kinds.count("journey_completed") == 1
+    assert kinds.count("phase_changed") == 3
+
+    # After the end, every command is refused in one line with a non-zero exit.
+    refused = journeys(env, "event", journey, "relapse", "--by", "th-chen", ok=False)
+    assert refused.returncode == 3
+    assert "journey_closed" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_bad_input_gives_one_line_errors(stack: dict[str, str]) -> None:
+    env = stack
+    unknown = journeys(env, "show", "J-NOSUCH", ok=False)
+    assert unknown.returncode == 1
+    assert "not found" in unknown.stderr
+    bad_role = journeys(env, "start", "--member", "x:wizard:primary", "--by", "ops", ok=False)
+    assert bad_role.returncode == 2
+    assert "wizard" in bad_role.stderr
+    no_primary = journeys(env, "start", "--member", "x:therapist", "--member", "y:supervisor",
+                          "--by", "ops", ok=False)  # fmt: skip
+    assert no_primary.returncode == 1
+    assert "primary" in no_primary.stderr
+    out_of_range = journeys(env, "assess", "J-NOSUCH", "--ratings", "d1=9", "--by", "x", ok=False)
+    assert out_of_range.returncode == 1
+    assert "dimensions.d1" in out_of_range.stderr
+    help_text = journeys(env, "--help").stdout
+    for command in ("up", "start", "assess", "decide", "event", "discharge", "show", "list",
+                    "feed", "demo"):  # fmt: skip
+        assert command in help_text
+        assert journeys(env, command, "--help").returncode == 0
