@@ -113,7 +113,8 @@ class ClientJourneyWorkflow:
             result = apply(workflow.now())
         except RuleViolation as violation:
             raise _rejected(violation) from None
-        await workflow.wait_condition(lambda: self._state.projected_seq >= result.seq)
+        changed_up_to = self._state.seq
+        await workflow.wait_condition(lambda: self._state.projected_seq >= changed_up_to)
         return result
 
     @staticmethod

@@ -104,6 +104,9 @@ def _advance(state: JourneyState, now: datetime, hours: int) -> datetime:
     while (deadline := next_deadline(state)) is not None and deadline <= end:
         now = max(now, deadline)
         run_due_work(state, now)
+        # Due work always moves the next deadline on, so the workflow never spins.
+        following = next_deadline(state)
+        assert following is None or following > now
     return end
 
 

@@ -1,0 +1,1 @@
+"""Process plumbing: settings, logging, the Temporal client factory, codec, embedded server."""

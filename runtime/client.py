@@ -1,0 +1,48 @@
+"""The one Temporal client factory: pydantic converter plus the encryption codec."""
+
+import dataclasses
+from pathlib import Path
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec
+
+from runtime.codec import EncryptionCodec, load_keys
+from runtime.settings import Settings
+
+
+def data_converter(codec: PayloadCodec | None) -> DataConverter:
+    """The pydantic data converter, with ``codec`` applied to every payload."""
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+
+
+def codec_from_settings(settings: Settings) -> EncryptionCodec:
+    """The encryption codec with the configured (or local) keys."""
+    keys, active = load_keys(settings)
+    return EncryptionCodec(keys, active)
+
+
+def _tls(settings: Settings) -> TLSConfig | bool:
+    if not settings.temporal_tls:
+        return False
+    return TLSConfig(
+        client_cert=_read(settings.temporal_tls_cert),
+        client_private_key=_read(settings.temporal_tls_key),
+        server_root_ca_cert=_read(settings.temporal_tls_ca),
+    )
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path else None
+
+
+async def connect(settings: Settings, *, address: str | None = None) -> Client:
+    """Connect to the configured cluster, or the embedded server on localhost."""
+    api_key = settings.temporal_api_key
+    return await Client.connect(
+        address or settings.temporal_address or f"127.0.0.1:{settings.temporal_port}",
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(codec_from_settings(settings)),
+        tls=_tls(settings),
+        api_key=api_key.get_secret_value() if api_key else None,
+    )

