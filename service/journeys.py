@@ -3,12 +3,10 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio.client import (
-    Client,
-    WorkflowExecutionStatus,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -140,13 +138,18 @@ class JourneyService:
                 ) from None
             raise _translate_rpc(journey_id, exc) from None
 
-    @staticmethod
-    async def _is_closed(handle: Handle) -> bool:
+    async def _is_closed(self, handle: Handle) -> bool:
+        # The raw call: the status is all we need, and it decodes on every server.
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self._client.namespace,
+            execution=WorkflowExecution(workflow_id=handle.id),
+        )
         try:
-            description = await handle.describe()
+            description = await self._client.workflow_service.describe_workflow_execution(request)
         except RPCError:
             return False
-        return description.status not in (None, WorkflowExecutionStatus.RUNNING)
+        status = description.workflow_execution_info.status
+        return status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
 
 
 def _translate_update(exc: WorkflowUpdateFailedError) -> Exception:

@@ -22,6 +22,7 @@ from tests.builders import PRIMARY
 from tests.conftest import encrypted_converter
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
+from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
 OUT = Path(__file__).parent / "journey-discharged.json"
@@ -50,7 +51,9 @@ async def main() -> None:
             await j.service.discharge(
                 JOURNEY, Discharge(discharged_by=PRIMARY, reason=DischargeReason.TRANSFERRED)
             )
-            handle = env.client.get_workflow_handle(journey_workflow_id(JOURNEY))
+            handle = env.client.get_workflow_handle_for(
+                ClientJourneyWorkflow.run, journey_workflow_id(JOURNEY)
+            )
             await handle.result()
             history = await handle.fetch_history()
         await engine.dispose()

@@ -1,0 +1,31 @@
+"""The projection activity: writes journey changes into the read model."""
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from models.state import ProjectionBatch
+from readmodel.projections import apply_batch
+
+log = structlog.get_logger(__name__)
+
+
+class ReadModelActivities:
+    """Activities that need a read-model session factory."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="project_journey")
+    async def project(self, batch: ProjectionBatch) -> int:
+        """Apply one batch; safe to retry. Logs ids and counts only, never clinical content."""
+        async with self._sessions() as session:
+            notified = await apply_batch(session, batch)
+        log.info(
+            "readmodel.projected",
+            journey_id=batch.summary.journey_id,
+            seq=batch.summary.seq,
+            events=len(batch.events),
+            notifications=notified,
+        )
+        return notified

@@ -1,0 +1,159 @@
+"""Read-side views served from the read model."""
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from models.clinical import ReassessmentStatus, ReassessmentTrigger
+from models.journey import DischargeReason, EventKind, Phase, Priority
+from models.work import TaskKind, TaskStatus
+
+
+class View(BaseModel):
+    """Views are built from ORM rows."""
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class JourneyListItem(View):
+    """One journey in a list."""
+
+    journey_id: str
+    phase: Phase
+    loc_code: str | None
+    discharge_reason: DischargeReason | None
+    policy_version: str
+    primary_clinician: str
+    next_review_due: datetime | None
+    reassessment_due: datetime | None
+    urgent: bool
+    started_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    last_seq: int
+
+
+class MemberView(View):
+    """A care-team member."""
+
+    member_id: str
+    role: str
+    primary: bool
+
+
+class SegmentView(View):
+    """A level-of-care segment."""
+
+    index: int
+    phase: Phase
+    loc_code: str | None
+    reason: str
+    decided_by: str
+    effective_at: datetime
+    recorded_at: datetime
+    ended_at: datetime | None
+
+
+class EventView(View):
+    """A journey event."""
+
+    seq: int
+    kind: EventKind
+    priority: Priority
+    occurred_at: datetime
+    summary: str
+    refs: dict[str, Any]
+
+
+class ReassessmentView(View):
+    """A reassessment: recommendation and decision side by side."""
+
+    reassessment_id: str
+    trigger: ReassessmentTrigger
+    reason: str
+    owner: str
+    priority: Priority
+    status: ReassessmentStatus
+    opened_at: datetime
+    due_at: datetime
+    escalated: bool
+    dimensions: dict[str, int] | None
+    recommended_phase: Phase | None
+    recommended_loc: str | None
+    rationale: str | None
+    decided_phase: Phase | None
+    decided_loc: str | None
+    follows_recommendation: bool | None
+    variance_reason: str | None
+    decided_by: str | None
+    closed_at: datetime | None
+
+
+class TaskView(View):
+    """A task."""
+
+    task_id: str
+    kind: TaskKind
+    owner: str
+    role: str
+    due_at: datetime
+    priority: Priority
+    status: TaskStatus
+    ref: str | None
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class GoalView(BaseModel):
+    """A goal inside a plan version."""
+
+    goal_id: str
+    description: str
+    target_date: date
+    status: str
+
+
+class PlanVersionView(View):
+    """A treatment plan version."""
+
+    version: int
+    author: str
+    reason: str
+    revised_at: datetime
+    goals: list[GoalView]
+
+
+class Timeline(View):
+    """Everything the read model holds about one journey."""
+
+    summary: JourneyListItem
+    members: list[MemberView]
+    segments: list[SegmentView]
+    events: list[EventView]
+    reassessments: list[ReassessmentView]
+    tasks: list[TaskView]
+    plan_versions: list[PlanVersionView]
+
+
+class FeedItem(View):
+    """A notification in a team member's feed."""
+
+    id: int
+    journey_id: str
+    seq: int
+    recipient: str
+    role: str | None
+    kind: EventKind
+    priority: Priority
+    summary: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class BoardCount(View):
+    """Open journeys per phase and level of care."""
+
+    phase: Phase
+    loc_code: str | None
+    count: int

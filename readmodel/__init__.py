@@ -1,0 +1,1 @@
+"""The SQL read model: tables, migrations, projections and queries."""

@@ -1,0 +1,177 @@
+"""Typed SQLAlchemy 2.0 tables of the read model (ORM rows, apart from the pydantic contracts)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, MetaData, String, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always returns aware datetimes, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+class JourneyRow(Base):
+    """One row per journey, replaced only by a newer sequence."""
+
+    __tablename__ = "journeys"
+    journey_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(32), index=True)
+    loc_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    discharge_reason: Mapped[str | None] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(String(80))
+    primary_clinician: Mapped[str] = mapped_column(String(64))
+    next_review_due: Mapped[datetime | None] = mapped_column(index=True)
+    reassessment_due: Mapped[datetime | None] = mapped_column(index=True)
+    urgent: Mapped[bool] = mapped_column(index=True)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    last_seq: Mapped[int]
+
+
+class MemberRow(Base):
+    """Care-team membership, for the team-member filter."""
+
+    __tablename__ = "journey_members"
+    journey_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    primary: Mapped[bool]
+
+
+class SegmentRow(Base):
+    """An append-only level-of-care segment."""
+
+    __tablename__ = "loc_segments"
+    journey_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    index: Mapped[int] = mapped_column(primary_key=True)
+    phase: Mapped[str] = mapped_column(String(32))
+    loc_code: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500))
+    decided_by: Mapped[str] = mapped_column(String(64))
+    effective_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    updated_seq: Mapped[int]
+
+
+class EventRow(Base):
+    """A journey event, written once."""
+
+    __tablename__ = "journey_events"
+    journey_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]
+    summary: Mapped[str] = mapped_column(String(500))
+    refs: Mapped[dict[str, Any]]
+
+
+class ReassessmentRow(Base):
+    """A reassessment with its recommendation and decision side by side."""
+
+    __tablename__ = "reassessments"
+    reassessment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    journey_id: Mapped[str] = mapped_column(String(40), index=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(500))
+    owner: Mapped[str] = mapped_column(String(64))
+    owner_role: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    escalated: Mapped[bool]
+    dimensions: Mapped[dict[str, Any] | None]
+    recommended_phase: Mapped[str | None] = mapped_column(String(32))
+    recommended_loc: Mapped[str | None] = mapped_column(String(16))
+    rationale: Mapped[str | None] = mapped_column(String(500))
+    decided_phase: Mapped[str | None] = mapped_column(String(32))
+    decided_loc: Mapped[str | None] = mapped_column(String(16))
+    follows_recommendation: Mapped[bool | None]
+    variance_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    updated_seq: Mapped[int]
+
+
+class TaskRow(Base):
+    """Work someone must do."""
+
+    __tablename__ = "tasks"
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    journey_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    ref: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    updated_seq: Mapped[int]
+
+
+class PlanVersionRow(Base):
+    """One treatment plan version, written once."""
+
+    __tablename__ = "plan_versions"
+    journey_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    author: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(500))
+    revised_at: Mapped[datetime]
+    goals: Mapped[list[Any]]
+
+
+class NotificationRow(Base):
+    """A team-feed notification; the idempotency key refuses duplicates."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_recipient_created", "recipient", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    journey_id: Mapped[str] = mapped_column(String(40), index=True)
+    seq: Mapped[int]
+    recipient: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
