@@ -1,7 +1,6 @@
 """Send commands to journeys and read their live state, with errors callers can branch on."""
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
@@ -10,6 +9,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from models.commands import (
     ChangeCareTeam,
@@ -29,6 +29,7 @@ from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
 Handle = WorkflowHandle[ClientJourneyWorkflow, JourneyState]
+C = TypeVar("C")
 
 
 class JourneyError(Exception):
@@ -123,8 +124,8 @@ class JourneyService:
     async def _update(
         self,
         journey_id: str,
-        update: Callable[[ClientJourneyWorkflow, Any], Awaitable[CommandResult]],
-        cmd: Any,
+        update: UpdateMethodMultiParam[[ClientJourneyWorkflow, C], CommandResult],
+        cmd: C,
     ) -> CommandResult:
         handle = self._handle(journey_id)
         try:

@@ -1,6 +1,7 @@
 """Non-PHI search attributes that help triage journeys in the Temporal UI."""
 
 from datetime import datetime
+from typing import Any
 
 from temporalio.common import SearchAttributeUpdate
 
@@ -28,7 +29,7 @@ def values_for(state: JourneyState) -> dict[str, object]:
     }
 
 
-def updates_for(state: JourneyState) -> list[SearchAttributeUpdate]:
+def updates_for(state: JourneyState) -> list[SearchAttributeUpdate[Any]]:
     """Upserts for every attribute; an absent next review or LOC is unset."""
     review = _next_review(state)
     return [

@@ -80,8 +80,8 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
     if kind == "event":
         return commands.apply_report_event(
             state,
-            ReportEvent(kind=op[1], reported_by=PRIMARY),
-            now,  # type: ignore[arg-type]
+            ReportEvent(kind=op[1], reported_by=PRIMARY),  # type: ignore[arg-type]
+            now,
         )
     if kind == "request":
         return commands.apply_request_reassessment(
@@ -92,8 +92,8 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
     if kind == "discharge":
         return commands.apply_discharge(
             state,
-            Discharge(discharged_by=PRIMARY, reason=op[1]),
-            now,  # type: ignore[arg-type]
+            Discharge(discharged_by=PRIMARY, reason=op[1]),  # type: ignore[arg-type]
+            now,
         )
     return None
 
