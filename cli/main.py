@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import commands, demo, up, views
+from cli import check, commands, demo, up, views
 
 app = typer.Typer(
     name="journeys",
@@ -11,7 +11,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (up, commands, views, demo):
+for module in (up, commands, views, demo, check):
     app.registered_commands += module.app.registered_commands
 
 

@@ -1,0 +1,26 @@
+# One image for the worker (python worker.py) and the journeys CLI.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    JOURNEYS_LOG_FORMAT=json
+
+RUN useradd --create-home --uid 10001 journeys
+WORKDIR /app
+
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
+
+COPY pyproject.toml README.md worker.py ./
+COPY models ./models
+COPY workflows ./workflows
+COPY activities ./activities
+COPY clinical ./clinical
+COPY readmodel ./readmodel
+COPY runtime ./runtime
+COPY service ./service
+COPY cli ./cli
+RUN pip install --no-cache-dir --no-deps .
+
+USER journeys
+CMD ["python", "worker.py"]

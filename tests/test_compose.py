@@ -1,0 +1,84 @@
+"""docker-compose.yml describes the production shape (no Docker engine runs here to start it)."""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_compose_has_the_production_services_with_health_checks() -> None:
+    services = _compose()["services"]
+    assert {
+        "temporal-db",
+        "temporal",
+        "temporal-setup",
+        "temporal-ui",
+        "readmodel-db",
+        "worker",
+    } <= set(services)
+    for name, service in services.items():
+        assert "healthcheck" in service, f"{name} has no health check"
+        assert service["healthcheck"]["test"], name
+
+
+def test_temporal_runs_on_postgresql() -> None:
+    temporal = _compose()["services"]["temporal"]
+    assert temporal["environment"]["DB"].startswith("postgres")
+    assert temporal["environment"]["POSTGRES_SEEDS"] == "temporal-db"
+
+
+def test_worker_is_built_here_and_waits_for_healthy_dependencies() -> None:
+    worker = _compose()["services"]["worker"]
+    assert worker["build"] == "."
+    assert worker["command"] == ["python", "worker.py"]
+    conditions = {name: dep["condition"] for name, dep in worker["depends_on"].items()}
+    assert conditions == {
+        "temporal": "service_healthy",
+        "temporal-setup": "service_completed_successfully",
+        "readmodel-db": "service_healthy",
+    }
+    env = worker["environment"]
+    assert env["JOURNEYS_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert "JOURNEYS_CODEC_KEYS" in env
+    assert worker["healthcheck"]["test"] == ["CMD", "journeys", "check", "--worker"]
+
+
+def test_every_depends_on_waits_for_a_condition() -> None:
+    for name, service in _compose()["services"].items():
+        for dep, spec in service.get("depends_on", {}).items():
+            assert spec["condition"].startswith("service_"), f"{name} -> {dep}"
+
+
+def test_search_attributes_registered_match_the_code() -> None:
+    from runtime.search_attributes import dev_server_flags
+
+    setup = " ".join(_compose()["services"]["temporal-setup"]["command"])
+    for flag in dev_server_flags()[1::2]:
+        assert flag in setup
+
+
+def test_dockerfile_installs_the_locked_dependencies_and_every_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
+    assert "pip install --no-cache-dir --no-deps ." in dockerfile
+    for package in (
+        "models",
+        "workflows",
+        "activities",
+        "clinical",
+        "readmodel",
+        "runtime",
+        "service",
+        "cli",
+    ):
+        assert f"COPY {package} ./{package}" in dockerfile
+    assert "USER journeys" in dockerfile
