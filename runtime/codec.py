@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
@@ -55,7 +56,10 @@ class EncryptionCodec(PayloadCodec):
         if cipher is None:
             raise CodecKeyError(f"payload was encrypted with unknown key {key_id!r}")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-        return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+        try:
+            return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
+        except InvalidTag:
+            raise CodecKeyError(f"payload failed authentication with key {key_id!r}") from None
 
 
 def load_keys(settings: Settings) -> tuple[dict[str, bytes], str]:

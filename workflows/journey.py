@@ -47,7 +47,9 @@ class ClientJourneyWorkflow:
             self._state = journey.state
         else:
             assert journey.start is not None  # guaranteed by JourneyInput
-            self._state = commands.start(journey.start, workflow.now())
+            # The execution's start event time, not now(): an empty first workflow task is
+            # folded away on replay, so now() here could differ between run and replay.
+            self._state = commands.start(journey.start, workflow.info().workflow_start_time)
         self._search_attributes: dict[str, object] = {}
 
     @workflow.run

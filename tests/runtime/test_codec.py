@@ -1,0 +1,97 @@
+"""The AES-GCM payload codec and its key handling."""
+
+import base64
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from temporalio.api.common.v1 import Payload
+
+from runtime.codec import CodecKeyError, EncryptionCodec, load_keys, load_or_create_key_file
+from runtime.settings import Settings
+
+KEY_A = os.urandom(32)
+KEY_B = os.urandom(32)
+PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=b'{"dimensions": {"d1": 3}}')
+
+
+async def test_round_trip_restores_the_payload_and_hides_the_plaintext() -> None:
+    codec = EncryptionCodec({"a": KEY_A}, "a")
+    [sealed] = await codec.encode([PLAIN])
+    assert b"dimensions" not in sealed.data
+    assert b"json/plain" not in sealed.data
+    assert sealed.metadata["encryption-key-id"] == b"a"
+    assert await codec.decode([sealed]) == [PLAIN]
+
+
+async def test_same_payload_encrypts_differently_each_time() -> None:
+    codec = EncryptionCodec({"a": KEY_A}, "a")
+    first, second = await codec.encode([PLAIN, PLAIN])
+    assert first.data != second.data
+
+
+async def test_rotated_key_set_still_reads_old_payloads() -> None:
+    [old] = await EncryptionCodec({"a": KEY_A}, "a").encode([PLAIN])
+    rotated = EncryptionCodec({"a": KEY_A, "b": KEY_B}, "b")
+    [new] = await rotated.encode([PLAIN])
+    assert new.metadata["encryption-key-id"] == b"b"
+    assert await rotated.decode([old, new]) == [PLAIN, PLAIN]
+
+
+async def test_unknown_key_id_is_a_clear_error() -> None:
+    [sealed] = await EncryptionCodec({"a": KEY_A}, "a").encode([PLAIN])
+    with pytest.raises(CodecKeyError, match="unknown key 'a'"):
+        await EncryptionCodec({"b": KEY_B}, "b").decode([sealed])
+
+
+async def test_tampered_payload_is_refused() -> None:
+    codec = EncryptionCodec({"a": KEY_A}, "a")
+    [sealed] = await codec.encode([PLAIN])
+    tampered = Payload(
+        metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
+    )
+    with pytest.raises(CodecKeyError, match="failed authentication"):
+        await codec.decode([tampered])
+
+
+async def test_unencrypted_payloads_pass_through_decode() -> None:
+    assert await EncryptionCodec({"a": KEY_A}, "a").decode([PLAIN]) == [PLAIN]
+
+
+def test_key_file_is_created_owner_only_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "codec-keys.json"
+    keys, active = load_or_create_key_file(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(keys[active]) == 32
+    assert load_or_create_key_file(path) == (keys, active)
+
+
+def test_keys_from_settings_win_over_the_key_file(tmp_path: Path) -> None:
+    encoded = base64.b64encode(KEY_B).decode()
+    settings = Settings(
+        data_dir=tmp_path, codec_keys={"prod-1": encoded}, codec_active_key="prod-1"
+    )  # type: ignore[arg-type]
+    assert load_keys(settings) == ({"prod-1": KEY_B}, "prod-1")
+    assert not (tmp_path / "codec-keys.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"a": base64.b64encode(b"short").decode()}, "must be 32 bytes"),
+        ({"a": "not base64!"}, "not base64"),
+    ],
+)
+def test_bad_keys_are_refused(tmp_path: Path, keys: dict[str, str], message: str) -> None:
+    settings = Settings(data_dir=tmp_path, codec_keys=keys)  # type: ignore[arg-type]
+    with pytest.raises(CodecKeyError, match=message):
+        load_keys(settings)
+
+
+def test_corrupt_key_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "codec-keys.json"
+    path.write_text(json.dumps({"keys": {}}))
+    with pytest.raises(CodecKeyError, match="not a valid key file"):
+        load_or_create_key_file(path)
