@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
 
 from runtime.codec import CodecKeyError, EncryptionCodec, load_keys, load_or_create_key_file
@@ -71,8 +72,8 @@ def test_key_file_is_created_owner_only_and_reused(tmp_path: Path) -> None:
 def test_keys_from_settings_win_over_the_key_file(tmp_path: Path) -> None:
     encoded = base64.b64encode(KEY_B).decode()
     settings = Settings(
-        data_dir=tmp_path, codec_keys={"prod-1": encoded}, codec_active_key="prod-1"
-    )  # type: ignore[arg-type]
+        data_dir=tmp_path, codec_keys={"prod-1": SecretStr(encoded)}, codec_active_key="prod-1"
+    )
     assert load_keys(settings) == ({"prod-1": KEY_B}, "prod-1")
     assert not (tmp_path / "codec-keys.json").exists()
 
@@ -85,7 +86,8 @@ def test_keys_from_settings_win_over_the_key_file(tmp_path: Path) -> None:
     ],
 )
 def test_bad_keys_are_refused(tmp_path: Path, keys: dict[str, str], message: str) -> None:
-    settings = Settings(data_dir=tmp_path, codec_keys=keys)  # type: ignore[arg-type]
+    secrets = {k: SecretStr(v) for k, v in keys.items()}
+    settings = Settings(data_dir=tmp_path, codec_keys=secrets)
     with pytest.raises(CodecKeyError, match=message):
         load_keys(settings)
 

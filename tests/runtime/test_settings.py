@@ -11,7 +11,7 @@ from runtime.settings import Settings
 def test_defaults_use_the_embedded_server_and_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TEMPORAL_ADDRESS", "JOURNEYS_TEMPORAL_ADDRESS", "JOURNEYS_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.embedded
     assert settings.effective_database_url == "sqlite+aiosqlite:///data/journeys.db"
     assert settings.effective_codec_key_file == Path("data/codec-keys.json")
@@ -23,7 +23,7 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("TEMPORAL_NAMESPACE", "journeys-prod")
     monkeypatch.setenv("JOURNEYS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("JOURNEYS_DATABASE_URL", "postgresql+asyncpg://u@db/journeys")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert not settings.embedded
     assert settings.temporal_address == "temporal.internal:7233"
     assert settings.temporal_namespace == "journeys-prod"
@@ -45,5 +45,5 @@ def test_bad_values_fail_fast_naming_the_setting(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError) as err:
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
     assert field in str(err.value)
