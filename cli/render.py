@@ -2,6 +2,8 @@
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,10 +32,11 @@ def table(title: str, columns: Sequence[str], rows: Iterable[BaseModel | dict[st
     """A table of the named columns; missing values show as a dash."""
     out = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
-        out.add_column(column.replace("_", " "))
+        # Ids must stay whole: fold them rather than cut them with an ellipsis.
+        out.add_column(column.replace("_", " "), overflow="fold")
     count = 0
     for row in rows:
-        data = row.model_dump(mode="json") if isinstance(row, BaseModel) else row
+        data = row.model_dump() if isinstance(row, BaseModel) else row
         out.add_row(*(_cell(data.get(c)) for c in columns))
         count += 1
     if count:
@@ -47,6 +50,10 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, Enum):
+        return str(value.value)
     return str(value)
 
 

@@ -42,7 +42,7 @@ async def show(
     if timeline is None:
         render.console.print("[yellow]read model has no timeline for this journey yet[/yellow]")
         return
-    data = timeline.model_dump(mode="json")
+    data = timeline.model_dump()
     render.table(
         "Level-of-care segments",
         ["index", "phase", "loc_code", "effective_at", "ended_at", "decided_by", "reason"],
@@ -67,8 +67,8 @@ def _show_state(state: JourneyState) -> None:
             "level of care": state.loc_code,
             "discharge reason": state.discharge_reason,
             "policy": f"{state.policy.policy_id}@{state.policy.version}",
-            "started": state.started_at.isoformat(),
-            "next review due": state.next_review_due.isoformat() if state.next_review_due else None,
+            "started": state.started_at,
+            "next review due": state.next_review_due,
             "urgent": state.urgent,
             "care team": ", ".join(
                 f"{m.member_id} ({m.role}{', primary' if m.primary else ''})"
@@ -85,7 +85,7 @@ def _show_state(state: JourneyState) -> None:
                 "trigger": active.trigger.value,
                 "reason": active.reason,
                 "owner": active.owner,
-                "due": active.due_at.isoformat(),
+                "due": active.due_at,
                 "status": active.status.value,
                 "escalated": active.escalated,
                 "recommendation": f"{rec.loc_code or rec.phase.value}: {rec.rationale}"
