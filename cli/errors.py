@@ -55,14 +55,15 @@ def run(coro_fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
         except RPCError as exc:
             raise fail(f"Temporal refused the request: {exc.message}") from None
         except (OSError, RuntimeError) as exc:
-            raise fail(_first_line(exc)) from None
+            raise fail(first_line(exc)) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
 
     return wrapper
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error, naming Temporal when it cannot be reached."""
     text = str(exc).strip().splitlines()
     message = text[0] if text else type(exc).__name__
     if "Failed client connect" in message:

@@ -7,7 +7,7 @@ import signal
 import typer
 
 from cli import render
-from cli.errors import fail, flush_and_exit
+from cli.errors import fail, first_line, flush_and_exit
 from runtime.devserver import EmbeddedTemporal
 from runtime.log import configure_logging
 from runtime.settings import Settings, get_settings
@@ -25,7 +25,7 @@ def up() -> None:
     try:
         asyncio.run(_serve(settings))
     except (OSError, RuntimeError) as exc:
-        raise fail(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)) from None
+        raise fail(first_line(exc)) from None
     flush_and_exit(0)
 
 
