@@ -201,3 +201,20 @@ def test_bad_input_gives_one_line_errors(stack: dict[str, str]) -> None:
                     "feed", "demo"):  # fmt: skip
         assert command in help_text
         assert journeys(env, command, "--help").returncode == 0
+
+
+def test_demo_seeds_journeys_across_the_phases(stack: dict[str, str]) -> None:
+    env = stack
+    worker = Worker(env)
+    worker.start()
+    try:
+        before = len(as_json(journeys(env, "list", "--limit", "500", "--json")))
+        seeded = journeys(env, "demo", "--journeys", "10")
+        assert "seeded 10 journeys" in seeded.stdout
+        rows = as_json(journeys(env, "list", "--limit", "500", "--json"))
+    finally:
+        worker.kill()
+    assert len(rows) == before + 10
+    phases = [r["phase"] for r in rows]
+    for phase in ("intake", "withdrawal_management", "treatment", "aftercare", "discharged"):
+        assert phases.count(phase) >= 2, phase

@@ -84,3 +84,38 @@ async def test_continue_as_new_carries_every_piece_of_state(
     assert timeline is not None
     assert [e.seq for e in timeline.events] == list(range(1, state.seq + 1))
     assert [p.version for p in timeline.plan_versions] == list(range(1, 16))
+
+
+async def test_search_attributes_carry_only_phase_loc_review_and_urgency(
+    low_threshold_env: WorkflowEnvironment,
+    task_queue: str,
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    env = low_threshold_env
+    async with create_worker(env.client, task_queue, sqlite_sessions):
+        j = await JourneyDriver.start(env, task_queue, "J-SEARCH")
+        await j.assess_and_accept(d1=3, d2=2)
+        await j.service.report_event(
+            "J-SEARCH", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
+        )
+        query = (
+            'JourneyPhase = "withdrawal_management" AND JourneyLoc = "3.7-WM" '
+            "AND JourneyUrgent = true"
+        )
+        found: list[str] = []
+        for _ in range(50):  # visibility is eventually consistent; bounded wait
+            found = [w.id async for w in env.client.list_workflows(query)]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        assert found == [journey_workflow_id("J-SEARCH")]
+        description = await env.client.get_workflow_handle(found[0]).describe()
+    names = {pair.key.name for pair in description.typed_search_attributes}
+    # BuildIds is Temporal's own; everything else is ours and carries no client data.
+    assert names - {"BuildIds"} == {
+        "JourneyPhase",
+        "JourneyLoc",
+        "JourneyNextReview",
+        "JourneyUrgent",
+    }
+    assert description.id == "journey-J-SEARCH"
