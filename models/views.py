@@ -94,6 +94,7 @@ class TaskView(View):
     """A task."""
 
     task_id: str
+    journey_id: str
     kind: TaskKind
     owner: str
     role: str
@@ -157,3 +158,21 @@ class BoardCount(View):
     phase: Phase
     loc_code: str | None
     count: int
+
+
+class StaffAccount(View):
+    """An authenticated staff member."""
+
+    staff_id: str
+    role: str
+
+
+class AuditEntry(View):
+    """One audit-log entry."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    journey_id: str | None
+    outcome: str

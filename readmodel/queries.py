@@ -5,7 +5,8 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Select, Table, func, or_, select, update
+from sqlalchemy import Select, Table, and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.journey import Phase
@@ -48,6 +49,7 @@ class JourneyQueries:
         phase: Phase | None = None,
         loc_code: str | None = None,
         review_overdue_at: datetime | None = None,
+        due_between: tuple[datetime, datetime] | None = None,
         member: str | None = None,
         urgent: bool | None = None,
         limit: int = 50,
@@ -64,6 +66,14 @@ class JourneyQueries:
                 or_(
                     JourneyRow.next_review_due < review_overdue_at,
                     JourneyRow.reassessment_due < review_overdue_at,
+                )
+            )
+        if due_between is not None:
+            start, end = due_between
+            query = query.where(
+                or_(
+                    and_(JourneyRow.next_review_due >= start, JourneyRow.next_review_due < end),
+                    and_(JourneyRow.reassessment_due >= start, JourneyRow.reassessment_due < end),
                 )
             )
         if member is not None:
@@ -96,13 +106,23 @@ class JourneyQueries:
             )
 
     async def feed(
-        self, member_id: str, *, unread_only: bool = False, limit: int = 50
+        self,
+        member_id: str,
+        *,
+        unread_only: bool = False,
+        limit: int = 50,
+        before: int | None = None,
+        kind: str | None = None,
     ) -> list[FeedItem]:
-        """A member's notifications, newest first."""
+        """A member's notifications, newest first; ``before`` is a cursor (a notification id)."""
         query = select(NotificationRow).where(NotificationRow.recipient == member_id)
         if unread_only:
             query = query.where(NotificationRow.read_at.is_(None))
-        query = query.order_by(NotificationRow.created_at.desc(), NotificationRow.id.desc())
+        if before is not None:
+            query = query.where(NotificationRow.id < before)
+        if kind is not None:
+            query = query.where(NotificationRow.kind == kind)
+        query = query.order_by(NotificationRow.id.desc())
         return [FeedItem.model_validate(r) for r in await self._all(query.limit(limit))]
 
     async def mark_read(self, member_id: str, notification_ids: Sequence[int], at: datetime) -> int:
@@ -117,16 +137,51 @@ class JourneyQueries:
             )
             return int(getattr(result, "rowcount", 0) or 0)
 
-    async def counts_by_phase_and_loc(self) -> list[BoardCount]:
-        """Journeys per phase and level of care."""
-        query = (
-            select(JourneyRow.phase, JourneyRow.loc_code, func.count().label("count"))
-            .group_by(JourneyRow.phase, JourneyRow.loc_code)
-            .order_by(JourneyRow.phase, JourneyRow.loc_code)
+    async def counts_by_phase_and_loc(self, member: str | None = None) -> list[BoardCount]:
+        """Journeys per phase and level of care (only ``member``'s care teams, if given)."""
+        query = select(JourneyRow.phase, JourneyRow.loc_code, func.count().label("count"))
+        if member is not None:
+            members = select(MemberRow.journey_id).where(MemberRow.member_id == member)
+            query = query.where(JourneyRow.journey_id.in_(members))
+        query = query.group_by(JourneyRow.phase, JourneyRow.loc_code).order_by(
+            JourneyRow.phase, JourneyRow.loc_code
         )
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
         return [BoardCount(phase=Phase(p), loc_code=loc, count=n) for p, loc, n in rows]
+
+    async def open_tasks_due_before(
+        self, end: datetime, member: str | None = None, limit: int = 200
+    ) -> list[TaskView]:
+        """Open tasks due before ``end``, urgent first, then by due time.
+
+        With ``member``, only tasks of journeys whose care team includes that member.
+        """
+        query = select(TaskRow).where(TaskRow.status == "open", TaskRow.due_at < end)
+        if member is not None:
+            members = select(MemberRow.journey_id).where(MemberRow.member_id == member)
+            query = query.where(TaskRow.journey_id.in_(members))
+        query = query.order_by((TaskRow.priority == "urgent").desc(), TaskRow.due_at).limit(limit)
+        return [TaskView.model_validate(r) for r in await self._all(query)]
+
+    async def feed_after(self, member_id: str, after_id: int, limit: int = 50) -> list[FeedItem]:
+        """A member's notifications newer than ``after_id``, oldest first (for live streams)."""
+        query = (
+            select(NotificationRow)
+            .where(NotificationRow.recipient == member_id, NotificationRow.id > after_id)
+            .order_by(NotificationRow.id)
+            .limit(limit)
+        )
+        return [FeedItem.model_validate(r) for r in await self._all(query)]
+
+    async def healthy(self) -> bool:
+        """Whether the database answers."""
+        try:
+            async with self._sessions() as session:
+                await session.execute(select(1))
+        except (OSError, SQLAlchemyError):
+            return False
+        return True
 
     async def _all(self, query: Select[Any]) -> Sequence[Any]:
         async with self._sessions() as session:

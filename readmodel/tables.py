@@ -175,3 +175,26 @@ class NotificationRow(Base):
     summary: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class StaffRow(Base):
+    """A staff account; only a hash of its API token is stored."""
+
+    __tablename__ = "staff"
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    active: Mapped[bool]
+
+
+class AuditRow(Base):
+    """One read or write of client data; append-only (database triggers refuse changes)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    journey_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))

@@ -116,6 +116,13 @@ class JourneyService:
         """Discharge the client."""
         return await self._update(journey_id, ClientJourneyWorkflow.discharge, cmd)
 
+    async def healthy(self) -> bool:
+        """Whether the Temporal frontend answers."""
+        try:
+            return await self._client.service_client.check_health()
+        except (RPCError, RuntimeError):
+            return False
+
     def _handle(self, journey_id: str) -> Handle:
         return self._client.get_workflow_handle_for(
             ClientJourneyWorkflow.run, journey_workflow_id(journey_id)

@@ -1,0 +1,64 @@
+"""The FastAPI application: lifespan wiring, routers, error handlers, dashboard."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routers import audit, board, commands, feed, health, journeys
+from api.services import ApiServices
+from clinical.policy_loader import load_policy
+from readmodel.access import AccessRepository
+from readmodel.db import create_engine, sessionmaker
+from readmodel.migrate import migrate
+from readmodel.queries import JourneyQueries
+from runtime.client import connect
+from runtime.settings import Settings, get_settings
+from service.journeys import JourneyService
+
+
+@asynccontextmanager
+async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
+    """Connect to Temporal and the read model as the settings say."""
+    url = settings.effective_database_url
+    await migrate(url)
+    engine = create_engine(url)
+    sessions = sessionmaker(engine)
+    client = await connect(settings)
+    try:
+        yield ApiServices(
+            journeys=JourneyService(client, settings.task_queue),
+            queries=JourneyQueries(sessions),
+            access=AccessRepository(sessions),
+            policy=load_policy(settings.policy_path),
+        )
+    finally:
+        await engine.dispose()
+
+
+def create_app(services: ApiServices | None = None) -> FastAPI:
+    """The app; with ``services`` (tests) nothing is connected by the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        async with services_from(get_settings()) as built:
+            app.state.services = built
+            yield
+
+    app = FastAPI(
+        title="Recovery Journeys",
+        version="0.1.0",
+        summary="Durable, individualized treatment journeys: commands, lists, feeds.",
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    errors.install(app)
+    for module in (journeys, commands, board, feed, audit, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,125 @@
+"""Staff commands on one journey; the actor is always the authenticated staff member."""
+
+from fastapi import APIRouter
+
+from api.deps import Audited, Services
+from api.schemas import (
+    AssessmentRequest,
+    CareTeamRequest,
+    DecisionRequest,
+    DischargeRequest,
+    EventRequest,
+    PlanRequest,
+    ReassessmentRequest,
+    to_goals,
+    to_team,
+)
+from models.clinical import AssessmentKind, ReassessmentTrigger
+from models.commands import (
+    ChangeCareTeam,
+    CommandResult,
+    DecideTransition,
+    Discharge,
+    RecordAssessment,
+    RecordCheckIn,
+    ReportEvent,
+    RequestReassessment,
+    RevisePlan,
+)
+
+router = APIRouter(prefix="/journeys/{journey_id}", tags=["journey commands"])
+
+
+@router.post("/assessments")
+async def record_assessment(
+    journey_id: str, body: AssessmentRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Record an ASAM assessment; the answer carries the recommendation and its rationale."""
+    state = await services.journeys.state(journey_id)
+    active = state.active_reassessment
+    intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
+    cmd = RecordAssessment(
+        assessment_id=f"{journey_id}.A{state.seq + 1}",
+        kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
+        dimensions=body.dimensions,
+        assessed_by=audit.staff.staff_id,
+        reassessment_id=body.reassessment_id,
+    )
+    return await services.journeys.record_assessment(journey_id, cmd)
+
+
+@router.post("/reassessments")
+async def request_reassessment(
+    journey_id: str, body: ReassessmentRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Ask for a reassessment now."""
+    cmd = RequestReassessment(
+        requested_by=audit.staff.staff_id, reason=body.reason, priority=body.priority
+    )
+    return await services.journeys.request_reassessment(journey_id, cmd)
+
+
+@router.post("/decisions")
+async def decide(
+    journey_id: str, body: DecisionRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Decide the open (or named) reassessment."""
+    reassessment_id = body.reassessment_id
+    if reassessment_id is None:
+        active = (await services.journeys.state(journey_id)).active_reassessment
+        # No open reassessment: the journey itself refuses the unknown id, with its reason.
+        reassessment_id = active.reassessment_id if active else f"{journey_id}.none"
+    cmd = DecideTransition(
+        reassessment_id=reassessment_id,
+        decided_by=audit.staff.staff_id,
+        accept=body.accept,
+        phase=body.phase,
+        loc_code=body.loc_code,
+        variance_reason=body.variance_reason,
+    )
+    return await services.journeys.decide(journey_id, cmd)
+
+
+@router.post("/events")
+async def report_event(
+    journey_id: str, body: EventRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Report a clinical event."""
+    cmd = ReportEvent(kind=body.kind, reported_by=audit.staff.staff_id)
+    return await services.journeys.report_event(journey_id, cmd)
+
+
+@router.post("/check-ins")
+async def record_check_in(journey_id: str, services: Services, audit: Audited) -> CommandResult:
+    """Record an aftercare check-in."""
+    cmd = RecordCheckIn(recorded_by=audit.staff.staff_id)
+    return await services.journeys.record_check_in(journey_id, cmd)
+
+
+@router.put("/plan")
+async def revise_plan(
+    journey_id: str, body: PlanRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Write the next plan version."""
+    cmd = RevisePlan(author=audit.staff.staff_id, reason=body.reason, goals=to_goals(body.goals))
+    return await services.journeys.revise_plan(journey_id, cmd)
+
+
+@router.put("/care-team")
+async def change_care_team(
+    journey_id: str, body: CareTeamRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Replace the care team."""
+    cmd = ChangeCareTeam(
+        changed_by=audit.staff.staff_id, care_team=to_team(body.care_team), reason=body.reason
+    )
+    return await services.journeys.change_care_team(journey_id, cmd)
+
+
+@router.post("/discharge")
+async def discharge(
+    journey_id: str, body: DischargeRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Discharge the client."""
+    cmd = Discharge(discharged_by=audit.staff.staff_id, reason=body.reason)
+    return await services.journeys.discharge(journey_id, cmd)

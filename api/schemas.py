@@ -1,0 +1,208 @@
+"""Named request and response schemas of the HTTP API."""
+
+from datetime import date, datetime
+from typing import TypeVar
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from models.base import JourneyId, LocCode, OpaqueId, ShortText
+from models.care import CareTeam, Role
+from models.clinical import DimensionRating, Reassessment
+from models.journey import DischargeReason, Phase, Priority
+from models.plan import Goal, TreatmentPlan
+from models.policy import ClinicalEventKind
+from models.state import AftercareState
+from models.views import AuditEntry, BoardCount, FeedItem, JourneyListItem, TaskView, Timeline
+
+D = TypeVar("D", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """Request bodies: closed, so a misspelt field is an error, not silently ignored.
+
+    They validate JSON as it arrives (strings for enums and dates) and are turned into the
+    strict domain contracts by ``to_domain``; errors there still name the field.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberBody(Body):
+    """One care-team member."""
+
+    member_id: OpaqueId
+    role: Role
+    primary: bool = False
+
+
+class TeamBody(Body):
+    """A care team: exactly one primary clinician and at least one supervisor."""
+
+    members: list[MemberBody] = Field(min_length=1, max_length=50)
+
+
+class GoalBody(Body):
+    """A measurable goal with a target date."""
+
+    goal_id: OpaqueId
+    description: ShortText
+    target_date: date
+
+
+def to_domain(model: type[D], body: BaseModel, *where: str) -> D:
+    """Validate a request body part as a strict domain contract (JSON mode)."""
+    try:
+        return model.model_validate_json(body.model_dump_json())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *where, *e["loc"])} for e in exc.errors()]
+        ) from None
+
+
+def to_team(body: TeamBody) -> CareTeam:
+    """The strict care team."""
+    return to_domain(CareTeam, body, "care_team")
+
+
+def to_goals(goals: list[GoalBody]) -> list[Goal]:
+    """The strict goals."""
+    return [to_domain(Goal, g, "goals", str(i)) for i, g in enumerate(goals)]
+
+
+class CreateJourneyRequest(Body):
+    """Open a journey with its care team; the id is generated unless given."""
+
+    care_team: TeamBody
+    journey_id: JourneyId | None = None
+
+
+class JourneyCreated(BaseModel):
+    """The new journey's opaque id."""
+
+    journey_id: str
+
+
+class AssessmentRequest(Body):
+    """ASAM ratings (0-4) for every dimension of the policy."""
+
+    dimensions: dict[str, DimensionRating] = Field(min_length=1)
+    reassessment_id: OpaqueId | None = None
+
+
+class ReassessmentRequest(Body):
+    """Ask for a reassessment."""
+
+    reason: ShortText
+    priority: Priority = Priority.ROUTINE
+
+
+class DecisionRequest(Body):
+    """Accept the recommendation, or override it with a target and a variance reason."""
+
+    accept: bool
+    phase: Phase | None = None
+    loc_code: LocCode | None = None
+    variance_reason: ShortText | None = None
+    reassessment_id: OpaqueId | None = None
+
+
+class EventRequest(Body):
+    """A clinical event."""
+
+    kind: ClinicalEventKind
+
+
+class PlanRequest(Body):
+    """A new treatment plan version."""
+
+    reason: ShortText
+    goals: list[GoalBody] = Field(min_length=1, max_length=50)
+
+
+class CareTeamRequest(Body):
+    """A replacement care team."""
+
+    care_team: TeamBody
+    reason: ShortText
+
+
+class DischargeRequest(Body):
+    """Why the journey ends."""
+
+    reason: DischargeReason
+
+
+class LiveJourney(BaseModel):
+    """The live state from the workflow (the policy is named by its version)."""
+
+    journey_id: str
+    phase: Phase
+    loc_code: str | None
+    discharge_reason: DischargeReason | None
+    policy_version: str
+    care_team: CareTeam
+    active_reassessment: Reassessment | None
+    plan: TreatmentPlan | None
+    next_review_due: datetime | None
+    aftercare: AftercareState | None
+    urgent: bool
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class JourneyDetail(BaseModel):
+    """Live state plus the read model's timeline."""
+
+    live: LiveJourney
+    timeline: Timeline | None
+
+
+class JourneyPage(BaseModel):
+    """A page of journeys."""
+
+    items: list[JourneyListItem]
+    limit: int
+    offset: int
+
+
+class WorkQueue(BaseModel):
+    """Open tasks by when they are due, urgent first in each bucket."""
+
+    past_due: list[TaskView]
+    today: list[TaskView]
+    tomorrow: list[TaskView]
+
+
+class Board(BaseModel):
+    """Counts by phase and level of care, and the work queue."""
+
+    counts: list[BoardCount]
+    work: WorkQueue
+
+
+class FeedPage(BaseModel):
+    """A page of the caller's feed; pass ``next_cursor`` back as ``before`` for older items."""
+
+    items: list[FeedItem]
+    next_cursor: int | None
+
+
+class Acknowledged(BaseModel):
+    """How many notifications changed to read."""
+
+    acknowledged: int
+
+
+class AuditPage(BaseModel):
+    """Newest audit entries first."""
+
+    items: list[AuditEntry]
+
+
+class Health(BaseModel):
+    """Liveness of the API's dependencies."""
+
+    status: str
+    temporal: bool
+    read_model: bool

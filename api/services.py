@@ -1,0 +1,18 @@
+"""What the API needs, built once in the lifespan and shared by every request."""
+
+from dataclasses import dataclass
+
+from models.policy import Policy
+from readmodel.access import AccessRepository
+from readmodel.queries import JourneyQueries
+from service.journeys import JourneyService
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """Journey commands, read-model queries, access control and the program policy."""
+
+    journeys: JourneyService
+    queries: JourneyQueries
+    access: AccessRepository
+    policy: Policy

@@ -1,0 +1,165 @@
+"""Every endpoint, every error path, and the access rules."""
+
+import pytest
+
+from tests.api.conftest import TEAM, ApiStack
+
+RATINGS = {"d1": 3, "d2": 2, "d3": 1, "d4": 1, "d5": 3, "d6": 3}
+
+
+async def _create(api: ApiStack, journey_id: str, as_staff: str = "th-chen") -> None:
+    async with api.client(as_staff) as http:
+        created = await http.post("/journeys", json={"care_team": TEAM, "journey_id": journey_id})
+    assert created.status_code == 201, created.text
+    assert created.json() == {"journey_id": journey_id}
+
+
+async def test_a_journey_through_the_api(api: ApiStack) -> None:
+    await _create(api, "J-API-1")
+    async with api.client("th-chen") as http:
+        assessed = await http.post("/journeys/J-API-1/assessments", json={"dimensions": RATINGS})
+        assert assessed.status_code == 200, assessed.text
+        assert assessed.json()["recommendation"]["loc_code"] == "3.7-WM"
+        decided = await http.post("/journeys/J-API-1/decisions", json={"accept": True})
+        assert decided.json()["phase"] == "withdrawal_management"
+        event = await http.post("/journeys/J-API-1/events", json={"kind": "crisis"})
+        assert event.json()["reassessment_id"]
+        plan = await http.put(
+            "/journeys/J-API-1/plan",
+            json={"reason": "initial plan", "goals": [
+                {"goal_id": "g1", "description": "complete withdrawal safely", "target_date": "2027-01-10"}
+            ]},
+        )  # fmt: skip
+        assert plan.json()["plan_version"] == 1
+        team = await http.put(
+            "/journeys/J-API-1/care-team",
+            json={"care_team": TEAM, "reason": "same team, confirmed"},
+        )
+        assert team.status_code == 200
+        detail = (await http.get("/journeys/J-API-1")).json()
+        assert detail["live"]["phase"] == "withdrawal_management"
+        assert detail["live"]["urgent"] is True
+        assert detail["live"]["plan"]["version"] == 1
+        assert [s["loc_code"] for s in detail["timeline"]["segments"]] == [None, "3.7-WM"]
+        assert detail["timeline"]["reassessments"][0]["recommended_loc"] == "3.7-WM"
+        listed = (await http.get("/journeys", params={"phase": "withdrawal_management"})).json()
+        assert "J-API-1" in [j["journey_id"] for j in listed["items"]]
+        urgent = (await http.get("/journeys", params={"urgent": "true"})).json()
+        assert "J-API-1" in [j["journey_id"] for j in urgent["items"]]
+        due = (await http.get("/journeys", params={"due": "today"})).json()
+        assert "J-API-1" in [j["journey_id"] for j in due["items"]]
+        board = (await http.get("/board")).json()
+        assert any(c["loc_code"] == "3.7-WM" for c in board["counts"])
+        assert any(
+            t["journey_id"] == "J-API-1" and t["priority"] == "urgent"
+            for t in board["work"]["today"]
+        )
+        discharged = await http.post("/journeys/J-API-1/discharge", json={"reason": "transferred"})
+        assert discharged.json()["phase"] == "discharged"
+        closed = await http.post("/journeys/J-API-1/events", json={"kind": "relapse"})
+        assert closed.status_code == 409
+        assert closed.json()["code"] == "journey_closed"
+
+
+async def test_feed_pages_with_a_cursor_and_acknowledges(api: ApiStack) -> None:
+    await _create(api, "J-API-FEED")
+    async with api.client("th-chen") as http:
+        await http.post("/journeys/J-API-FEED/assessments", json={"dimensions": RATINGS})
+        await http.post("/journeys/J-API-FEED/decisions", json={"accept": True})
+        first = (await http.get("/feed", params={"limit": 2})).json()
+        assert len(first["items"]) == 2
+        assert first["next_cursor"] == first["items"][-1]["id"]
+        second = (
+            await http.get("/feed", params={"limit": 2, "before": first["next_cursor"]})
+        ).json()
+        assert second["items"][0]["id"] < first["items"][-1]["id"]
+        kinds = (await http.get("/feed", params={"kind": "phase_changed"})).json()["items"]
+        assert kinds
+        assert {i["kind"] for i in kinds} == {"phase_changed"}
+        target = first["items"][0]["id"]
+        assert (await http.post(f"/feed/{target}/ack")).json() == {"acknowledged": 1}
+        assert (await http.post(f"/feed/{target}/ack")).json() == {"acknowledged": 0}
+        unread = (await http.get("/feed", params={"unread": "true", "limit": 500})).json()["items"]
+        assert target not in [i["id"] for i in unread]
+    async with api.client("dr-ames") as http:
+        # Someone else's notification is not theirs to acknowledge.
+        assert (await http.post(f"/feed/{target}/ack")).json() == {"acknowledged": 0}
+
+
+async def test_errors_name_the_field_and_change_nothing(api: ApiStack) -> None:
+    await _create(api, "J-API-ERR")
+    async with api.client("th-chen") as http:
+        before = (await http.get("/journeys/J-API-ERR")).json()
+        bad = await http.post("/journeys/J-API-ERR/assessments", json={"dimensions": {"d1": 9}})
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"][-1] == "d1"
+        missing = await http.post("/journeys/J-API-ERR/assessments", json={"dimensions": {"d1": 1}})
+        assert missing.status_code == 409
+        assert missing.json()["code"] == "dimensions_mismatch"
+        early = await http.post("/journeys/J-API-ERR/decisions", json={"accept": True})
+        assert early.status_code == 409
+        assert early.json()["code"] == "assessment_missing"
+        extra = await http.post("/journeys/J-API-ERR/events", json={"kind": "relapse", "x": 1})
+        assert extra.status_code == 422
+        unknown_kind = await http.post("/journeys/J-API-ERR/events", json={"kind": "party"})
+        assert unknown_kind.status_code == 422
+        assert (await http.get("/journeys/J-API-ERR")).json()["live"] == before["live"]
+        dup = await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-API-ERR"})
+        assert dup.status_code == 409
+        assert dup.json()["code"] == "journey_exists"
+        no_primary = {"members": [{"member_id": "th-chen", "role": "therapist"}]}
+        assert (await http.post("/journeys", json={"care_team": no_primary})).status_code == 422
+        bad_id = await http.post("/journeys", json={"care_team": TEAM, "journey_id": "Jane Doe"})
+        assert bad_id.status_code == 422
+    async with api.client("ops-1") as http:
+        missing_journey = await http.get("/journeys/J-NOPE")
+        assert missing_journey.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/journeys", "/board", "/feed", "/journeys/J-API-ACL"])
+async def test_no_credentials_is_401(api: ApiStack, path: str) -> None:
+    async with api.client(None) as http:
+        answer = await http.get(path)
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == "Bearer"
+
+
+async def test_clinicians_see_only_their_care_teams(api: ApiStack) -> None:
+    await _create(api, "J-API-ACL")
+    async with api.client("th-other") as http:
+        assert (await http.get("/journeys/J-API-ACL")).status_code == 403
+        assert (
+            await http.post("/journeys/J-API-ACL/events", json={"kind": "relapse"})
+        ).status_code == 403
+        mine = (await http.get("/journeys")).json()["items"]
+        assert "J-API-ACL" not in [j["journey_id"] for j in mine]
+        assert (await http.get("/journeys", params={"member": "th-chen"})).status_code == 403
+        outside = await http.post("/journeys", json={"care_team": TEAM})
+        assert outside.status_code == 403
+    for staff in ("sv-gray", "ops-1"):
+        async with api.client(staff) as http:
+            assert (await http.get("/journeys/J-API-ACL")).status_code == 200
+    async with api.client("dr-ames") as http:
+        assert (await http.get("/journeys/J-API-ACL")).status_code == 200
+
+
+async def test_audit_log_records_every_client_data_request_for_admins_only(api: ApiStack) -> None:
+    await _create(api, "J-API-AUD")
+    async with api.client("th-other") as http:
+        await http.get("/journeys/J-API-AUD")
+    async with api.client("th-chen") as http:
+        await http.get("/journeys/J-API-AUD")
+        assert (await http.get("/audit")).status_code == 403
+    async with api.client("admin-1") as http:
+        entries = (await http.get("/audit", params={"journey_id": "J-API-AUD"})).json()["items"]
+    seen = {(e["actor"], e["action"], e["outcome"]) for e in entries}
+    assert ("th-chen", "POST /journeys", "ok") in seen
+    assert ("th-chen", "GET /journeys/{journey_id}", "ok") in seen
+    assert ("th-other", "GET /journeys/{journey_id}", "forbidden") in seen
+
+
+async def test_health(api: ApiStack) -> None:
+    async with api.client(None) as http:
+        answer = await http.get("/health")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "temporal": True, "read_model": True}
