@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import dashboard, errors
 from api.routers import audit, board, commands, feed, health, journeys
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
@@ -61,4 +61,5 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     errors.install(app)
     for module in (journeys, commands, board, feed, audit, health):
         app.include_router(module.router)
+    dashboard.install(app)
     return app

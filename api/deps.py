@@ -73,7 +73,7 @@ async def audited(request: Request, services: Services, staff: Staff) -> AsyncIt
     route = request.scope.get("route")
     action = f"{request.method} {getattr(route, 'path', request.url.path)}"[:64]
     entry = Audit(services, staff, action, journey_id)
-    if journey_id is not None and not await _can_see(services, staff, journey_id):
+    if journey_id is not None and not await can_see_journey(services, staff, journey_id):
         await services.access.record(staff.staff_id, action, journey_id, "forbidden")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not on this journey's care team")
     try:
@@ -91,7 +91,7 @@ async def audited(request: Request, services: Services, staff: Staff) -> AsyncIt
 Audited = Annotated[Audit, Depends(audited)]
 
 
-async def _can_see(services: ApiServices, staff: StaffAccount, journey_id: str) -> bool:
+async def can_see_journey(services: ApiServices, staff: StaffAccount, journey_id: str) -> bool:
     """Read-model scope, falling back to the live team for a journey not yet projected."""
     verdict = await services.access.can_see(staff, journey_id)
     if verdict is not None:

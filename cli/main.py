@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import check, commands, demo, up, views
+from cli import check, commands, demo, staff, up, views
 
 app = typer.Typer(
     name="journeys",
@@ -13,6 +13,9 @@ app = typer.Typer(
 )
 for module in (up, commands, views, demo, check):
     app.registered_commands += module.app.registered_commands
+
+
+app.add_typer(staff.app, name="staff")
 
 
 def main() -> None:

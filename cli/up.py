@@ -6,6 +6,7 @@ import signal
 
 import typer
 
+from api.serve import api_server
 from cli import render
 from cli.errors import fail, first_line, flush_and_exit
 from runtime.devserver import EmbeddedTemporal
@@ -37,23 +38,36 @@ async def _serve(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
         if settings.temporal_address is None:
-            server = EmbeddedTemporal(
+            temporal = EmbeddedTemporal(
                 data_dir=settings.data_dir,
                 port=settings.temporal_port,
                 ui_port=settings.temporal_ui_port,
             )
-            await stack.enter_async_context(server)
-            _announce(settings, server.address, server.ui_url)
+            await stack.enter_async_context(temporal)
+            _announce(settings, temporal.address, temporal.ui_url)
         else:
             _announce(settings, settings.temporal_address, None)
-        await run_worker(settings, stop)
+        await _run_worker_and_api(settings, stop)
     render.console.print("stopped")
+
+
+async def _run_worker_and_api(settings: Settings, stop: asyncio.Event) -> None:
+    web = api_server(settings)
+    serving = asyncio.create_task(web.serve())
+    try:
+        await run_worker(settings, stop)
+    finally:
+        web.should_exit = True
+        await serving
 
 
 def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
     render.fields(
         "Recovery Journeys is running",
         {
+            "Dashboard and API": f"http://{settings.api_host}:{settings.api_port}/",
+            "API docs": f"http://{settings.api_host}:{settings.api_port}/docs",
+            "First account": "journeys staff add YOUR-ID --role admin (prints a token)",
             "Temporal": address,
             "Temporal UI": ui_url or "(the cluster's own UI)",
             "Namespace": settings.temporal_namespace,

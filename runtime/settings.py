@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="client-journeys", min_length=1)
     temporal_port: int = Field(default=7233, ge=1, le=65535)
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
     codec_keys: dict[str, SecretStr] | None = None
     codec_active_key: str | None = None
     codec_key_file: Path | None = None

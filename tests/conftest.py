@@ -16,7 +16,7 @@ from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
 from runtime.client import data_converter
 from runtime.codec import EncryptionCodec
-from runtime.search_attributes import register
+from runtime.search_attributes import ALL_KEYS, register
 
 BIN = Path(sys.executable).parent
 # A fixed, non-secret key so saved test histories can be replayed.
@@ -37,6 +37,18 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=encrypted_converter(),
     )
     await register(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """An in-memory dev server with the journey search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=encrypted_converter(),
+        search_attributes=list(ALL_KEYS),
+    )
     yield env
     await env.shutdown()
 

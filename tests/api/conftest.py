@@ -1,10 +1,8 @@
 """The API in-process over a real dev server, a real worker and a SQLite read model."""
 
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,13 +14,10 @@ from readmodel.access import AccessRepository, StaffRole
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
-from runtime.search_attributes import ALL_KEYS
 from service.journeys import JourneyService
 from tests.builders import policy
-from tests.conftest import encrypted_converter
 from worker import create_worker
 
-BIN = Path(sys.executable).parent
 STAFF = {
     "th-chen": StaffRole.CLINICIAN,
     "dr-ames": StaffRole.CLINICIAN,
@@ -46,18 +41,6 @@ class ApiStack:
         headers = {"Authorization": f"Bearer {self.tokens[staff]}"} if staff else {}
         transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
         return httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers)
-
-
-@pytest.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """An in-memory dev server with the journey search attributes."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=encrypted_converter(),
-        search_attributes=list(ALL_KEYS),
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture(scope="module")

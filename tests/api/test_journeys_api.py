@@ -24,12 +24,10 @@ async def test_a_journey_through_the_api(api: ApiStack) -> None:
         assert decided.json()["phase"] == "withdrawal_management"
         event = await http.post("/journeys/J-API-1/events", json={"kind": "crisis"})
         assert event.json()["reassessment_id"]
+        goal = {"goal_id": "g1", "description": "withdraw safely", "target_date": "2027-01-10"}
         plan = await http.put(
-            "/journeys/J-API-1/plan",
-            json={"reason": "initial plan", "goals": [
-                {"goal_id": "g1", "description": "complete withdrawal safely", "target_date": "2027-01-10"}
-            ]},
-        )  # fmt: skip
+            "/journeys/J-API-1/plan", json={"reason": "initial plan", "goals": [goal]}
+        )
         assert plan.json()["plan_version"] == 1
         team = await http.put(
             "/journeys/J-API-1/care-team",

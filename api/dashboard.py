@@ -1,0 +1,269 @@
+"""The operations dashboard: server-rendered pages over the same services as the API."""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from api.deps import SESSION_COOKIE, Services, can_see_journey
+from api.routers.board import bucket
+from api.routers.journeys import live_view
+from api.schemas import Board
+from api.services import ApiServices
+from models.clinical import AssessmentKind, ReassessmentTrigger
+from models.commands import (
+    CommandResult,
+    DecideTransition,
+    Discharge,
+    RecordAssessment,
+    ReportEvent,
+    RequestReassessment,
+)
+from models.journey import DischargeReason, Phase
+from models.policy import ClinicalEventKind
+from models.views import StaffAccount
+from readmodel.access import SEES_ALL, StaffRole
+from service.journeys import CommandRejectedError, JourneyError
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+SESSION_HOURS = 12
+
+
+class LoginRequired(Exception):
+    """No valid session cookie."""
+
+
+async def page_staff(request: Request, services: Services) -> StaffAccount:
+    """The logged-in staff member, or a redirect to the login page."""
+    token = request.cookies.get(SESSION_COOKIE)
+    staff = await services.access.authenticate(token) if token else None
+    if staff is None:
+        raise LoginRequired
+    return staff
+
+
+PageStaff = Annotated[StaffAccount, Depends(page_staff)]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, the static files and the login redirect."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(_: Request, __: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+
+def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
+    context.setdefault("message", request.query_params.get("message"))
+    context.setdefault("error", request.query_params.get("error"))
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/login")
+async def login_page(request: Request) -> HTMLResponse:
+    """The login form."""
+    return _render(request, "login.html", staff=None)
+
+
+@router.post("/login")
+async def login(
+    request: Request, services: Services, token: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """Check the token and start a session cookie."""
+    staff = await services.access.authenticate(token)
+    if staff is None:
+        await services.access.record("anonymous", "POST /login", None, "unauthenticated")
+        return _render(request, "login.html", staff=None, error="That token is not valid.")
+    await services.access.record(staff.staff_id, "POST /login", None, "ok")
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict"
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> Response:
+    """End the session."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+async def board_page(request: Request, services: Services, staff: PageStaff) -> HTMLResponse:
+    """Counts, the work queue and the journeys the staff member may see."""
+    member = None if StaffRole(staff.role) in SEES_ALL else staff.staff_id
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    tasks = await services.queries.open_tasks_due_before(midnight + timedelta(days=2), member)
+    board = Board(
+        counts=await services.queries.counts_by_phase_and_loc(member=member),
+        work=bucket(tasks, now),
+    )
+    journeys = await services.queries.list_journeys(member=member, limit=100)
+    await services.access.record(staff.staff_id, "GET /", None, "ok")
+    return _render(request, "board.html", staff=staff, page="board", board=board, journeys=journeys)
+
+
+@router.get("/ui/feed")
+async def feed_page(request: Request, services: Services, staff: PageStaff) -> HTMLResponse:
+    """The staff member's own feed, updated live."""
+    items = await services.queries.feed(staff.staff_id, limit=100)
+    await services.access.record(staff.staff_id, "GET /ui/feed", None, "ok")
+    return _render(request, "feed.html", staff=staff, page="feed", items=items)
+
+
+@router.get("/ui/journeys/{journey_id}")
+async def journey_page(
+    journey_id: str, request: Request, services: Services, staff: PageStaff
+) -> Response:
+    """One journey: live state, open reassessment with forms, the timeline."""
+    if not await can_see_journey(services, staff, journey_id):
+        await services.access.record(staff.staff_id, "GET /ui/journeys", journey_id, "forbidden")
+        return _render(request, "base.html", staff=staff, error="Not on this journey's care team.")
+    try:
+        state = await services.journeys.state(journey_id)
+    except JourneyError as exc:
+        return _render(request, "base.html", staff=staff, error=str(exc))
+    await services.access.record(staff.staff_id, "GET /ui/journeys", journey_id, "ok")
+    return _render(
+        request,
+        "journey.html",
+        staff=staff,
+        live=live_view(state),
+        timeline=await services.queries.get_timeline(journey_id),
+        dimensions=state.policy.dimensions,
+        levels=[loc.code for loc in state.policy.levels_of_care],
+        event_kinds=[k.value for k in ClinicalEventKind],
+        discharge_reasons=[d.value for d in DischargeReason],
+    )
+
+
+async def _act(
+    services: ApiServices,
+    staff: StaffAccount,
+    journey_id: str,
+    action: str,
+    run: Callable[[], Awaitable[CommandResult]],
+) -> Response:
+    """Run a command for a form and come back to the journey with what happened."""
+    where = f"/ui/journeys/{quote(journey_id)}"
+    if not await can_see_journey(services, staff, journey_id):
+        await services.access.record(staff.staff_id, action, journey_id, "forbidden")
+        return RedirectResponse(f"{where}?error=" + quote("Not on this journey's care team."), 303)
+    try:
+        result = await run()
+    except CommandRejectedError as exc:
+        await services.access.record(staff.staff_id, action, journey_id, "rejected")
+        return RedirectResponse(f"{where}?error=" + quote(f"Refused: {exc.message}"), 303)
+    except (JourneyError, ValueError) as exc:
+        await services.access.record(staff.staff_id, action, journey_id, "invalid")
+        return RedirectResponse(f"{where}?error=" + quote(str(exc).splitlines()[0]), 303)
+    await services.access.record(staff.staff_id, action, journey_id, "ok")
+    return RedirectResponse(f"{where}?message=" + quote(result.message.capitalize()), 303)
+
+
+@router.post("/ui/journeys/{journey_id}/assess")
+async def assess_form(
+    journey_id: str, request: Request, services: Services, staff: PageStaff
+) -> Response:
+    """Record the assessment from the form's dimension ratings."""
+    form = await request.form()
+
+    async def run() -> CommandResult:
+        state = await services.journeys.state(journey_id)
+        active = state.active_reassessment
+        intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
+        ratings = {code: int(str(form.get(code, "0"))) for code in state.policy.dimensions}
+        cmd = RecordAssessment(
+            assessment_id=f"{journey_id}.A{state.seq + 1}",
+            kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
+            dimensions=ratings,
+            assessed_by=staff.staff_id,
+        )
+        return await services.journeys.record_assessment(journey_id, cmd)
+
+    return await _act(services, staff, journey_id, "POST /ui/journeys/assess", run)
+
+
+@router.post("/ui/journeys/{journey_id}/decide")
+async def decide_form(
+    journey_id: str,
+    services: Services,
+    staff: PageStaff,
+    reassessment_id: Annotated[str, Form(max_length=64)],
+    choice: Annotated[str, Form(pattern="^(accept|override)$")],
+    phase: Annotated[str, Form(max_length=32)] = "",
+    loc_code: Annotated[str, Form(max_length=16)] = "",
+    variance_reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Accept or override the recommendation."""
+
+    async def run() -> CommandResult:
+        cmd = DecideTransition(
+            reassessment_id=reassessment_id,
+            decided_by=staff.staff_id,
+            accept=choice == "accept",
+            phase=Phase(phase) if phase else None,
+            loc_code=loc_code or None,
+            variance_reason=variance_reason.strip() or None,
+        )
+        return await services.journeys.decide(journey_id, cmd)
+
+    return await _act(services, staff, journey_id, "POST /ui/journeys/decide", run)
+
+
+@router.post("/ui/journeys/{journey_id}/event")
+async def event_form(
+    journey_id: str,
+    services: Services,
+    staff: PageStaff,
+    kind: Annotated[ClinicalEventKind, Form()],
+) -> Response:
+    """Report a clinical event."""
+    cmd = ReportEvent(kind=kind, reported_by=staff.staff_id)
+    return await _act(
+        services, staff, journey_id, "POST /ui/journeys/event",
+        lambda: services.journeys.report_event(journey_id, cmd),
+    )  # fmt: skip
+
+
+@router.post("/ui/journeys/{journey_id}/reassess")
+async def reassess_form(
+    journey_id: str,
+    services: Services,
+    staff: PageStaff,
+    reason: Annotated[str, Form(min_length=1, max_length=500)],
+) -> Response:
+    """Request a reassessment."""
+    cmd = RequestReassessment(requested_by=staff.staff_id, reason=reason)
+    return await _act(
+        services, staff, journey_id, "POST /ui/journeys/reassess",
+        lambda: services.journeys.request_reassessment(journey_id, cmd),
+    )  # fmt: skip
+
+
+@router.post("/ui/journeys/{journey_id}/discharge")
+async def discharge_form(
+    journey_id: str,
+    services: Services,
+    staff: PageStaff,
+    reason: Annotated[DischargeReason, Form()],
+) -> Response:
+    """Discharge the client."""
+    cmd = Discharge(discharged_by=staff.staff_id, reason=reason)
+    return await _act(
+        services, staff, journey_id, "POST /ui/journeys/discharge",
+        lambda: services.journeys.discharge(journey_id, cmd),
+    )  # fmt: skip

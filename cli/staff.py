@@ -1,0 +1,34 @@
+"""``journeys staff``: accounts for the API and the dashboard."""
+
+from typing import Annotated
+
+import typer
+
+from cli import render
+from cli.errors import fail, run
+from readmodel.access import AccessRepository, StaffExistsError, StaffRole
+from readmodel.db import create_engine, sessionmaker
+from readmodel.migrate import migrate
+from runtime.settings import get_settings
+
+app = typer.Typer(help="Staff accounts for the API and the dashboard.", no_args_is_help=True)
+
+
+@app.command("add")
+@run
+async def add(
+    staff_id: Annotated[str, typer.Argument(help="Staff id, e.g. th-chen (the care-team id).")],
+    role: Annotated[StaffRole, typer.Option(help="Access role.")],
+) -> None:
+    """Create an account and print its API token once (only a hash is stored)."""
+    url = get_settings().effective_database_url
+    await migrate(url)
+    engine = create_engine(url)
+    try:
+        token = await AccessRepository(sessionmaker(engine)).add_staff(staff_id, role)
+    except StaffExistsError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        await engine.dispose()
+    render.console.print(f"created {staff_id} ({role}); token, shown only now:")
+    print(token)

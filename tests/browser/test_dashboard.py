@@ -1,0 +1,188 @@
+"""The dashboard in real headless Chromium: log in, board, a journey, a decision, a live feed."""
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Page, async_playwright, expect
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.serve import EmbeddedServer
+from api.services import ApiServices
+from models.clinical import AssessmentKind
+from models.commands import DecideTransition, RecordAssessment, ReportEvent, StartJourney
+from models.policy import ClinicalEventKind
+from readmodel.access import AccessRepository, StaffRole
+from readmodel.db import create_engine, sessionmaker
+from readmodel.migrate import migrate
+from readmodel.queries import JourneyQueries
+from service.journeys import JourneyService
+from tests.builders import policy, ratings, team
+from tests.portpick import free_port
+from worker import create_worker
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]  # fmt: skip
+
+
+@dataclass
+class Site:
+    """A served dashboard with one clinician's token and the services behind it."""
+
+    url: str
+    token: str
+    services: ApiServices
+
+
+@pytest.fixture(scope="module")
+async def site(
+    dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Site]:
+    """The app served by uvicorn on 127.0.0.1, a worker, and a seeded journey."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('ui') / 'journeys.db'}"
+    await migrate(url)
+    engine = create_engine(url)
+    sessions = sessionmaker(engine)
+    queue = f"ui-{uuid.uuid4().hex[:8]}"
+    access = AccessRepository(sessions)
+    token = await access.add_staff("th-chen", StaffRole.CLINICIAN)
+    services = ApiServices(
+        journeys=JourneyService(dev_env.client, queue),
+        queries=JourneyQueries(sessions),
+        access=access,
+        policy=policy(),
+    )
+    port = free_port()
+    server = EmbeddedServer(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_config=None)
+    )
+    async with create_worker(dev_env.client, queue, sessions):
+        serving = asyncio.create_task(server.serve())
+        for _ in range(200):  # uvicorn exposes only a flag; bounded wait for it
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        yield Site(f"http://127.0.0.1:{port}", token, services)
+        server.should_exit = True
+        await serving
+    await engine.dispose()
+
+
+async def _start_journey(site: Site, journey_id: str) -> None:
+    await site.services.journeys.start(
+        StartJourney(journey_id=journey_id, care_team=team(), started_by="ops-1", policy=policy())
+    )
+    for _ in range(100):  # the first projection makes it visible on the board (bounded)
+        if await site.services.queries.get_timeline(journey_id):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _seed_board(site: Site) -> None:
+    """A few more journeys so the board has something to show: one in crisis, one in care."""
+    journeys = site.services.journeys
+    await _start_journey(site, "J-UI-CRISIS")
+    await journeys.report_event(
+        "J-UI-CRISIS", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by="rn-baker")
+    )
+    await _start_journey(site, "J-UI-WM")
+    result = await journeys.record_assessment(
+        "J-UI-WM",
+        RecordAssessment(
+            assessment_id="J-UI-WM.A1",
+            kind=AssessmentKind.COMPREHENSIVE,
+            dimensions=ratings(d1=3, d5=3),
+            assessed_by="th-chen",
+        ),
+    )
+    assert result.reassessment_id is not None
+    await journeys.decide(
+        "J-UI-WM",
+        DecideTransition(reassessment_id=result.reassessment_id, decided_by="th-chen", accept=True),
+    )
+
+
+async def _login(page: Page, site: Site) -> None:
+    await page.goto(f"{site.url}/")
+    await expect(page).to_have_url(f"{site.url}/login")
+    await page.fill("input[name=token]", "wrong")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_role("alert")).to_contain_text("not valid")
+    await page.fill("input[name=token]", site.token)
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(f"{site.url}/")
+
+
+async def test_staff_follow_and_change_a_journey_in_the_browser(site: Site) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await _start_journey(site, "J-UI-1")
+    await _seed_board(site)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 1366, "height": 900})
+        await _login(page, site)
+        await expect(page.get_by_role("heading", name="Board")).to_be_visible()
+        await expect(page.get_by_role("link", name="J-UI-1").first).to_be_visible()
+        today = page.get_by_role("region", name="Due today")
+        await expect(today.get_by_role("link", name="J-UI-CRISIS")).to_be_visible()
+        await expect(today).to_contain_text("urgent")
+        await page.screenshot(path=str(ARTIFACTS / "board.png"), full_page=True)
+
+        await page.get_by_role("link", name="J-UI-1").first.click()
+        await expect(page.get_by_test_id("phase")).to_have_text("intake")
+        form = page.get_by_role("form", name="Record assessment")
+        for code, value in {"d1": "3", "d2": "2", "d5": "3", "d6": "3"}.items():
+            await form.locator(f"select[name={code}]").select_option(value)
+        await form.get_by_role("button").click()
+        await expect(page.get_by_role("status")).to_contain_text("Assessment recorded")
+        await expect(page.get_by_test_id("recommendation")).to_contain_text("3.7-WM")
+
+        decision = page.get_by_role("form", name="Decide")
+        await decision.locator("select[name=choice]").select_option("accept")
+        await decision.get_by_role("button").click()
+        await expect(page.get_by_role("status")).to_contain_text("Decision recorded")
+        await expect(page.get_by_test_id("phase")).to_have_text("withdrawal_management")
+        await expect(page.get_by_test_id("loc")).to_have_text("3.7-WM")
+        await page.screenshot(path=str(ARTIFACTS / "journey.png"), full_page=True)
+
+        # A second request while one is open is refused, says why, and changes nothing.
+        for expected in ("Reassessment opened", "already open"):
+            await page.locator("form[action$='/reassess'] input[name=reason]").fill("second look")
+            await page.locator("form[action$='/reassess'] button").click()
+            await expect(page.locator(".flash")).to_contain_text(expected)
+        await expect(page.get_by_role("alert")).to_contain_text("Refused")
+        await expect(page.get_by_test_id("phase")).to_have_text("withdrawal_management")
+        await browser.close()
+
+
+async def test_feed_updates_live_without_a_reload(site: Site) -> None:
+    await _start_journey(site, "J-UI-2")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 1366, "height": 900})
+        await _login(page, site)
+        await page.goto(f"{site.url}/ui/feed")
+        await expect(page.locator("#live-status")).to_have_text("live")
+        before = await page.locator("#feed li").count()
+        marker = await page.evaluate("() => (window.__loaded = performance.timeOrigin)")
+        await site.services.journeys.report_event(
+            "J-UI-2", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by="cm-diaz")
+        )
+        fresh = page.locator("#feed li.fresh")
+        await expect(fresh.first).to_contain_text("Crisis reported", timeout=15_000)
+        assert await page.locator("#feed li").count() > before
+        # Same document: the page was not reloaded.
+        assert await page.evaluate("() => window.__loaded") == marker
+        await page.screenshot(path=str(ARTIFACTS / "feed.png"), full_page=True)
+        await browser.close()
