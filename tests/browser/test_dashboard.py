@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.serve import EmbeddedServer
 from api.services import ApiServices
 from models.clinical import AssessmentKind
 from models.commands import DecideTransition, RecordAssessment, ReportEvent, StartJourney
@@ -24,7 +22,7 @@ from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
 from service.journeys import JourneyService
 from tests.builders import policy, ratings, team
-from tests.portpick import free_port
+from tests.serving import served
 from worker import create_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,19 +61,8 @@ async def site(
         access=access,
         policy=policy(),
     )
-    port = free_port()
-    server = EmbeddedServer(
-        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_config=None)
-    )
-    async with create_worker(dev_env.client, queue, sessions):
-        serving = asyncio.create_task(server.serve())
-        for _ in range(200):  # uvicorn exposes only a flag; bounded wait for it
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        yield Site(f"http://127.0.0.1:{port}", token, services)
-        server.should_exit = True
-        await serving
+    async with create_worker(dev_env.client, queue, sessions), served(create_app(services)) as base:
+        yield Site(base, token, services)
     await engine.dispose()
 
 
