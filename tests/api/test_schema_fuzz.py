@@ -1,6 +1,7 @@
 """Schemathesis against the served OpenAPI schema: no generated request gets a 5xx."""
 
 import asyncio
+from typing import Any
 
 import httpx
 import schemathesis
@@ -12,6 +13,8 @@ from tests.serving import served
 
 # Streams never end on their own; the browser test covers the live feed.
 SKIP = {("GET", "/feed/stream")}
+Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+Case = schemathesis.Case[Any]
 EXAMPLES = 30
 
 
@@ -27,7 +30,7 @@ def _fuzz(base: str, headers: dict[str, str]) -> dict[str, int]:
 
 
 def _fuzz_operation(
-    operation: schemathesis.APIOperation,  # type: ignore[type-arg] base: str, headers: dict[str, str], calls: dict[str, int]
+    operation: Operation, base: str, headers: dict[str, str], calls: dict[str, int]
 ) -> None:
     label = f"{operation.method.upper()} {operation.path}"
 
@@ -38,7 +41,7 @@ def _fuzz_operation(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    def run(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
+    def run(case: Case) -> None:
         response = case.call(base_url=base, headers=headers, timeout=30)
         calls[label] = calls.get(label, 0) + 1
         assert response.status_code < 500, f"{label}: {response.status_code} {response.text[:300]}"
