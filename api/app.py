@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import dashboard, errors
-from api.routers import audit, board, commands, feed, health, journeys
+from api.routers import audit, board, commands, feed, health, journeys, me
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
 from readmodel.access import AccessRepository
@@ -59,7 +59,7 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     if services is not None:
         app.state.services = services
     errors.install(app)
-    for module in (journeys, commands, board, feed, audit, health):
+    for module in (journeys, commands, board, feed, audit, health, me):
         app.include_router(module.router)
     dashboard.install(app)
     return app

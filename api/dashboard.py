@@ -13,7 +13,6 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import SESSION_COOKIE, Services, can_see_journey
 from api.routers.board import bucket
-from api.routers.journeys import live_view
 from api.schemas import Board
 from api.services import ApiServices
 from models.clinical import AssessmentKind, ReassessmentTrigger
@@ -30,6 +29,7 @@ from models.policy import ClinicalEventKind
 from models.views import StaffAccount
 from readmodel.access import SEES_ALL, StaffRole
 from service.journeys import CommandRejectedError, JourneyError
+from service.live import live_view
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")

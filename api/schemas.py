@@ -1,6 +1,6 @@
 """Named request and response schemas of the HTTP API."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import TypeVar
 
 from fastapi.exceptions import RequestValidationError
@@ -8,12 +8,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.base import JourneyId, LocCode, OpaqueId, ShortText
 from models.care import CareTeam, Role
-from models.clinical import DimensionRating, Reassessment
+from models.clinical import DimensionRating
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal, TreatmentPlan
+from models.plan import Goal
 from models.policy import ClinicalEventKind
-from models.state import AftercareState
-from models.views import AuditEntry, BoardCount, FeedItem, JourneyListItem, TaskView, Timeline
+from models.views import (
+    AuditEntry,
+    BoardCount,
+    FeedItem,
+    JourneyListItem,
+    LiveJourney,
+    TaskView,
+    Timeline,
+)
 
 D = TypeVar("D", bound=BaseModel)
 
@@ -131,24 +138,6 @@ class DischargeRequest(Body):
     """Why the journey ends."""
 
     reason: DischargeReason
-
-
-class LiveJourney(BaseModel):
-    """The live state from the workflow (the policy is named by its version)."""
-
-    journey_id: str
-    phase: Phase
-    loc_code: str | None
-    discharge_reason: DischargeReason | None
-    policy_version: str
-    care_team: CareTeam
-    active_reassessment: Reassessment | None
-    plan: TreatmentPlan | None
-    next_review_due: datetime | None
-    aftercare: AftercareState | None
-    urgent: bool
-    started_at: datetime
-    ended_at: datetime | None
 
 
 class JourneyDetail(BaseModel):

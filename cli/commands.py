@@ -1,43 +1,45 @@
 """Staff commands: start a journey, assess, decide, report, discharge and the rest."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 
 from cli import render
-from cli.context import journey_service
-from cli.errors import run
+from cli.context import backend, remote
+from cli.errors import describe_validation, run
 from cli.parsing import parse_ratings, parse_team
-from clinical.policy_loader import load_policy
-from models.clinical import AssessmentKind, ReassessmentTrigger
-from models.commands import (
-    ChangeCareTeam,
-    CommandResult,
-    DecideTransition,
-    Discharge,
-    RecordAssessment,
-    RecordCheckIn,
-    ReportEvent,
-    RequestReassessment,
-    RevisePlan,
-    StartJourney,
-)
+from models.clinical import DimensionRating
+from models.commands import CommandResult
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal
 from models.policy import ClinicalEventKind
 from runtime.settings import get_settings
 from service.ids import new_journey_id
-from service.journeys import JourneyService
 
 app = typer.Typer(no_args_is_help=True)
+_ratings = TypeAdapter(dict[str, DimensionRating])
 
 Journey = Annotated[str, typer.Argument(help="Opaque journey id, e.g. J-7KQ2M9XPT4.")]
-By = Annotated[str, typer.Option("--by", help="Staff id of the person acting.")]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="Staff id of the person acting (with --api: the token's owner)."),
+]
 Members = Annotated[
     list[str],
     typer.Option("--member", help="Care-team member as ID:ROLE, or ID:ROLE:primary (repeat)."),
 ]
+Reassessment = Annotated[str | None, typer.Option(help="Reassessment id (default: the open one).")]
+
+
+def actor(by: str | None) -> str:
+    """The acting staff id: required without --api, where the token says who acts."""
+    if by:
+        return by
+    if remote.url:
+        return "api-token"
+    raise typer.BadParameter("required without --api", param_hint="--by")
 
 
 def _report(result: CommandResult, journey_id: str) -> None:
@@ -57,22 +59,17 @@ def _report(result: CommandResult, journey_id: str) -> None:
 @run
 async def start(
     member: Members,
-    by: By,
+    by: By = None,
     journey_id: Annotated[
         str | None, typer.Option(help="Use this opaque id instead of a new one.")
     ] = None,
 ) -> None:
     """Open a journey in intake with its care team; prints the new journey id."""
-    settings = get_settings()
-    cmd = StartJourney(
-        journey_id=journey_id or new_journey_id(),
-        care_team=parse_team(member),
-        started_by=by,
-        policy=load_policy(settings.policy_path),
-    )
-    async with journey_service(settings) as journeys:
-        await journeys.start(cmd)
-    render.console.print(cmd.journey_id, highlight=False)
+    care_team = parse_team(member)
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        created = await journeys.start(care_team, journey_id or new_journey_id(), who)
+    render.console.print(created, highlight=False)
 
 
 @app.command()
@@ -82,84 +79,68 @@ async def assess(
     ratings: Annotated[
         str, typer.Option(help="ASAM ratings 0-4 per dimension: d1=3,d2=1,d3=2,d4=2,d5=3,d6=2.")
     ],
-    by: By,
-    reassessment: Annotated[
-        str | None, typer.Option(help="Reassessment id (default: the open one).")
-    ] = None,
+    by: By = None,
+    reassessment: Reassessment = None,
 ) -> None:
     """Record an ASAM assessment on the open reassessment and show the recommendation."""
-    # Validate the ratings before contacting anything, so bad input names its field.
-    cmd = RecordAssessment(
-        assessment_id="pending",
-        kind=AssessmentKind.REASSESSMENT,
-        dimensions=parse_ratings(ratings),
-        assessed_by=by,
-        reassessment_id=reassessment,
-    )
-    async with journey_service(get_settings()) as journeys:
-        state = await journeys.state(journey)
-        active = state.active_reassessment
-        intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
-        cmd = cmd.model_copy(
-            update={
-                "assessment_id": f"{journey}.A{state.seq + 1}",
-                "kind": AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
-            }
-        )
-        _report(await journeys.record_assessment(journey, cmd), journey)
+    # Ratings are checked before anything is contacted, so bad input names its field.
+    dimensions = _checked_ratings(ratings)
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.assess(journey, dimensions, who, reassessment), journey)
+
+
+def _checked_ratings(spec: str) -> dict[str, int]:
+    ratings = parse_ratings(spec)
+    try:
+        _ratings.validate_python(ratings)
+    except ValidationError as exc:
+        raise typer.BadParameter(describe_validation(exc), param_hint="--ratings") from None
+    return ratings
 
 
 @app.command()
 @run
 async def decide(
     journey: Journey,
-    by: By,
+    by: By = None,
     accept: Annotated[bool, typer.Option("--accept", help="Accept the recommendation.")] = False,
     phase: Annotated[Phase | None, typer.Option(help="Override: target phase.")] = None,
     loc: Annotated[str | None, typer.Option(help="Override: target level of care.")] = None,
     reason: Annotated[
         str | None, typer.Option(help="Variance reason, required for an override.")
     ] = None,
-    reassessment: Annotated[
-        str | None, typer.Option(help="Reassessment id (default: the open one).")
-    ] = None,
+    reassessment: Reassessment = None,
 ) -> None:
     """Decide an assessed reassessment: accept the recommendation or override it."""
     if accept == (phase is not None):
         raise typer.BadParameter("give either --accept or --phase (with --loc and --reason)")
-    async with journey_service(get_settings()) as journeys:
-        target = reassessment or await _active_reassessment(journeys, journey)
-        cmd = DecideTransition(
-            reassessment_id=target,
-            decided_by=by,
-            accept=accept,
-            phase=phase,
-            loc_code=loc,
-            variance_reason=reason,
-        )
-        _report(await journeys.decide(journey, cmd), journey)
-
-
-async def _active_reassessment(journeys: JourneyService, journey: str) -> str:
-    state = await journeys.state(journey)
-    active = state.active_reassessment
-    # An unknown id makes the journey itself refuse, with its own message.
-    return active.reassessment_id if active else f"{journey}.none"
+    decision: dict[str, Any] = {
+        "accept": accept,
+        "phase": phase,
+        "loc_code": loc,
+        "variance_reason": reason,
+    }
+    if reassessment:
+        decision["reassessment_id"] = reassessment
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.decide(journey, who, decision), journey)
 
 
 @app.command()
 @run
 async def reassess(
     journey: Journey,
-    by: By,
     reason: Annotated[str, typer.Option(help="Why the reassessment is needed.")],
+    by: By = None,
     urgent: Annotated[bool, typer.Option(help="Mark it urgent.")] = False,
 ) -> None:
     """Ask for a reassessment now."""
     priority = Priority.URGENT if urgent else Priority.ROUTINE
-    cmd = RequestReassessment(requested_by=by, reason=reason, priority=priority)
-    async with journey_service(get_settings()) as journeys:
-        _report(await journeys.request_reassessment(journey, cmd), journey)
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.reassess(journey, who, reason, priority), journey)
 
 
 @app.command()
@@ -167,47 +148,51 @@ async def reassess(
 async def event(
     journey: Journey,
     kind: Annotated[ClinicalEventKind, typer.Argument(help="What happened.")],
-    by: By,
+    by: By = None,
 ) -> None:
     """Report a clinical event (relapse, positive screen, missed session, crisis...)."""
-    async with journey_service(get_settings()) as journeys:
-        _report(
-            await journeys.report_event(journey, ReportEvent(kind=kind, reported_by=by)), journey
-        )
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.event(journey, kind, who), journey)
 
 
 @app.command("check-in")
 @run
-async def check_in(journey: Journey, by: By) -> None:
+async def check_in(journey: Journey, by: By = None) -> None:
     """Record an aftercare check-in."""
-    async with journey_service(get_settings()) as journeys:
-        _report(await journeys.record_check_in(journey, RecordCheckIn(recorded_by=by)), journey)
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.check_in(journey, who), journey)
 
 
 @app.command()
 @run
 async def team(
-    journey: Journey, member: Members, by: By, reason: Annotated[str, typer.Option()]
+    journey: Journey,
+    member: Members,
+    reason: Annotated[str, typer.Option(help="Why the team changes.")],
+    by: By = None,
 ) -> None:
     """Replace the care team (open work of departed members is handed over)."""
-    cmd = ChangeCareTeam(changed_by=by, care_team=parse_team(member), reason=reason)
-    async with journey_service(get_settings()) as journeys:
-        _report(await journeys.change_care_team(journey, cmd), journey)
+    care_team = parse_team(member)
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.team(journey, care_team, who, reason), journey)
 
 
 @app.command()
 @run
 async def plan(
     journey: Journey,
-    by: By,
     reason: Annotated[str, typer.Option(help="Why the plan changes.")],
     goal: Annotated[list[str], typer.Option("--goal", help="ID|YYYY-MM-DD|description (repeat).")],
+    by: By = None,
 ) -> None:
     """Write a new treatment plan version with its goals."""
     goals = [_parse_goal(g) for g in goal]
-    cmd = RevisePlan(author=by, reason=reason, goals=goals)
-    async with journey_service(get_settings()) as journeys:
-        _report(await journeys.revise_plan(journey, cmd), journey)
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.plan(journey, goals, who, reason), journey)
 
 
 def _parse_goal(spec: str) -> Goal:
@@ -228,10 +213,9 @@ def _parse_goal(spec: str) -> Goal:
 async def discharge(
     journey: Journey,
     reason: Annotated[DischargeReason, typer.Option(help="Why the journey ends.")],
-    by: By,
+    by: By = None,
 ) -> None:
     """Discharge the client: the journey ends and open work is cancelled."""
-    async with journey_service(get_settings()) as journeys:
-        _report(
-            await journeys.discharge(journey, Discharge(discharged_by=by, reason=reason)), journey
-        )
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.discharge(journey, reason, who), journey)

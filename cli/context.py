@@ -1,8 +1,12 @@
-"""Build the services a command needs from the settings (the CLI's composition root)."""
+"""Build what a command needs from the settings and the global options (composition root)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+from cli.backend import Backend
+from cli.direct import DirectBackend
+from cli.remote import RemoteBackend
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
@@ -11,10 +15,23 @@ from runtime.settings import Settings
 from service.journeys import JourneyService
 
 
+@dataclass
+class Remote:
+    """``--api`` and ``--token``: talk to the HTTP API instead of Temporal."""
+
+    url: str | None = None
+    token: str | None = None
+
+
+remote = Remote()
+
+
 @asynccontextmanager
-async def journey_service(settings: Settings) -> AsyncIterator[JourneyService]:
+async def journey_service(
+    settings: Settings, *, lazy: bool = False
+) -> AsyncIterator[JourneyService]:
     """Commands and live state over a Temporal client."""
-    client = await connect(settings)
+    client = await connect(settings, lazy=lazy)
     yield JourneyService(client, settings.task_queue)
 
 
@@ -28,3 +45,17 @@ async def read_model(settings: Settings) -> AsyncIterator[JourneyQueries]:
         yield JourneyQueries(sessionmaker(engine))
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def backend(settings: Settings) -> AsyncIterator[Backend]:
+    """The HTTP API when ``--api`` is given, else Temporal and the read model directly."""
+    if remote.url:
+        api = RemoteBackend(remote.url, remote.token or "")
+        try:
+            yield api
+        finally:
+            await api.close()
+        return
+    async with journey_service(settings, lazy=True) as journeys, read_model(settings) as queries:
+        yield DirectBackend(settings, journeys, queries)

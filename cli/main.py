@@ -1,8 +1,11 @@
 """The ``journeys`` command: one entry point, commands from each module."""
 
+from typing import Annotated
+
 import typer
 
 from cli import check, commands, demo, staff, up, views
+from cli.context import remote
 
 app = typer.Typer(
     name="journeys",
@@ -13,6 +16,27 @@ app = typer.Typer(
 )
 for module in (up, commands, views, demo, check):
     app.registered_commands += module.app.registered_commands
+
+
+@app.callback()
+def global_options(
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api", envvar="JOURNEYS_API_URL", help="Use the HTTP API at this URL (needs --token)."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="JOURNEYS_API_TOKEN", help="Staff API token for --api."),
+    ] = None,
+) -> None:
+    """Recovery Journeys: durable, individualized treatment journeys."""
+    if api and not token:
+        raise typer.BadParameter(
+            "--api needs --token (or JOURNEYS_API_TOKEN)", param_hint="--token"
+        )
+    remote.url, remote.token = api, token
 
 
 app.add_typer(staff.app, name="staff")

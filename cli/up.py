@@ -6,9 +6,10 @@ import signal
 
 import typer
 
-from api.serve import api_server
+from api.serve import EmbeddedServer, api_server
 from cli import render
 from cli.errors import fail, first_line, flush_and_exit
+from runtime.client import connect
 from runtime.devserver import EmbeddedTemporal
 from runtime.log import configure_logging
 from runtime.settings import Settings, get_settings
@@ -52,13 +53,26 @@ async def _serve(settings: Settings) -> None:
 
 
 async def _run_worker_and_api(settings: Settings, stop: asyncio.Event) -> None:
+    # Fail fast, with Temporal named, before anything else starts.
+    await connect(settings)
     web = api_server(settings)
-    serving = asyncio.create_task(web.serve())
+    serving = asyncio.create_task(_serve_api(web, settings))
+    # If the API cannot run, nothing should: stop the worker too.
+    serving.add_done_callback(lambda _: stop.set())
     try:
         await run_worker(settings, stop)
     finally:
         web.should_exit = True
         await serving
+
+
+async def _serve_api(web: EmbeddedServer, settings: Settings) -> None:
+    try:
+        await web.serve()
+    except SystemExit:
+        # uvicorn exits when it cannot start (port taken, lifespan failed); say which.
+        where = f"{settings.api_host}:{settings.api_port}"
+        raise RuntimeError(f"the API could not start on {where}") from None
 
 
 def _announce(settings: Settings, address: str, ui_url: str | None) -> None:

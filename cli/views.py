@@ -1,27 +1,20 @@
 """Read commands: show one journey, list journeys, a team member's feed."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from cli import render
-from cli.context import journey_service, read_model
+from cli.context import backend
 from cli.errors import run
 from models.journey import Phase
-from models.state import JourneyState
+from models.views import LiveJourney, Timeline
 from runtime.settings import get_settings
 
 app = typer.Typer()
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def _live(state: JourneyState) -> dict[str, Any]:
-    """The live state without the policy body (its version identifies it)."""
-    data = state.model_dump(mode="json", exclude={"policy", "outbox"})
-    data["policy_version"] = f"{state.policy.policy_id}@{state.policy.version}"
-    return data
 
 
 @app.command()
@@ -30,69 +23,66 @@ async def show(
     journey: Annotated[str, typer.Argument(help="Opaque journey id.")], as_json: Json = False
 ) -> None:
     """One journey: live state from its workflow, timeline from the read model."""
-    settings = get_settings()
-    async with journey_service(settings) as journeys:
-        state = await journeys.state(journey)
-    async with read_model(settings) as queries:
-        timeline = await queries.get_timeline(journey)
+    async with backend(get_settings()) as journeys:
+        live, timeline = await journeys.show(journey)
     if as_json:
-        render.print_json({"state": _live(state), "timeline": timeline})
+        render.print_json({"state": live, "timeline": timeline})
         return
-    _show_state(state)
+    _show_live(live)
     if timeline is None:
         render.console.print("[yellow]read model has no timeline for this journey yet[/yellow]")
         return
-    data = timeline.model_dump()
+    _show_timeline(timeline)
+
+
+def _show_timeline(timeline: Timeline) -> None:
     render.table(
         "Level-of-care segments",
         ["index", "phase", "loc_code", "effective_at", "ended_at", "decided_by", "reason"],
-        data.get("segments", []),
+        timeline.segments,
     )
     render.table(
-        "Tasks", ["task_id", "kind", "owner", "due_at", "priority", "status"], data.get("tasks", [])
+        "Tasks", ["task_id", "kind", "owner", "due_at", "priority", "status"], timeline.tasks
     )
     render.table(
-        "Events",
-        ["seq", "occurred_at", "kind", "priority", "summary"],
-        data.get("events", [])[-15:],
+        "Events", ["seq", "occurred_at", "kind", "priority", "summary"], timeline.events[-15:]
     )
 
 
-def _show_state(state: JourneyState) -> None:
-    active = state.active_reassessment
+def _show_live(live: LiveJourney) -> None:
     render.fields(
-        f"Journey {state.journey_id}",
+        f"Journey {live.journey_id}",
         {
-            "phase": state.phase.value,
-            "level of care": state.loc_code,
-            "discharge reason": state.discharge_reason,
-            "policy": f"{state.policy.policy_id}@{state.policy.version}",
-            "started": state.started_at,
-            "next review due": state.next_review_due,
-            "urgent": state.urgent,
+            "phase": live.phase,
+            "level of care": live.loc_code,
+            "discharge reason": live.discharge_reason,
+            "policy": live.policy_version,
+            "started": live.started_at,
+            "next review due": live.next_review_due,
+            "urgent": live.urgent,
             "care team": ", ".join(
                 f"{m.member_id} ({m.role}{', primary' if m.primary else ''})"
-                for m in state.care_team.members
+                for m in live.care_team.members
             ),
-            "plan version": state.plan.version if state.plan else None,
+            "plan version": live.plan.version if live.plan else None,
         },
     )
-    if active is not None:
-        rec = active.recommendation
-        render.fields(
-            f"Open reassessment {active.reassessment_id}",
-            {
-                "trigger": active.trigger.value,
-                "reason": active.reason,
-                "owner": active.owner,
-                "due": active.due_at,
-                "status": active.status.value,
-                "escalated": active.escalated,
-                "recommendation": f"{rec.loc_code or rec.phase.value}: {rec.rationale}"
-                if rec
-                else None,
-            },
-        )
+    active = live.active_reassessment
+    if active is None:
+        return
+    rec = active.recommendation
+    render.fields(
+        f"Open reassessment {active.reassessment_id}",
+        {
+            "trigger": active.trigger,
+            "reason": active.reason,
+            "owner": active.owner,
+            "due": active.due_at,
+            "status": active.status,
+            "escalated": active.escalated,
+            "recommendation": f"{rec.loc_code or rec.phase}: {rec.rationale}" if rec else None,
+        },
+    )
 
 
 @app.command("list")
@@ -107,31 +97,14 @@ async def list_journeys(
     as_json: Json = False,
 ) -> None:
     """Journeys from the read model, filtered."""
-    async with read_model(get_settings()) as queries:
-        rows = await queries.list_journeys(
-            phase=phase,
-            loc_code=loc,
-            review_overdue_at=datetime.now(UTC) if overdue else None,
-            member=member,
-            limit=limit,
-            offset=offset,
-        )
+    overdue_at = datetime.now(UTC) if overdue else None
+    async with backend(get_settings()) as journeys:
+        rows = await journeys.list_journeys(phase, loc, overdue_at, member, limit, offset)
     if as_json:
         render.print_json(rows)
         return
-    render.table(
-        "Journeys",
-        [
-            "journey_id",
-            "phase",
-            "loc_code",
-            "primary_clinician",
-            "next_review_due",
-            "reassessment_due",
-            "urgent",
-        ],
-        rows,
-    )
+    columns = ["journey_id", "phase", "loc_code", "primary_clinician", "next_review_due"]
+    render.table("Journeys", [*columns, "reassessment_due", "urgent"], rows)
 
 
 @app.command()
@@ -143,11 +116,10 @@ async def feed(
     as_json: Json = False,
 ) -> None:
     """A team member's notification feed, newest first."""
-    async with read_model(get_settings()) as queries:
-        items = await queries.feed(member, unread_only=unread, limit=limit)
+    async with backend(get_settings()) as journeys:
+        items = await journeys.feed(member, unread, limit)
     if as_json:
         render.print_json(items)
         return
-    render.table(
-        f"Feed of {member}", ["created_at", "journey_id", "kind", "priority", "summary"], items
-    )
+    columns = ["created_at", "journey_id", "kind", "priority", "summary"]
+    render.table(f"Feed of {member}", columns, items)

@@ -5,8 +5,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from models.clinical import ReassessmentStatus, ReassessmentTrigger
+from models.care import CareTeam
+from models.clinical import Reassessment, ReassessmentStatus, ReassessmentTrigger
 from models.journey import DischargeReason, EventKind, Phase, Priority
+from models.plan import TreatmentPlan
+from models.state import AftercareState
 from models.work import TaskKind, TaskStatus
 
 
@@ -176,3 +179,21 @@ class AuditEntry(View):
     action: str
     journey_id: str | None
     outcome: str
+
+
+class LiveJourney(BaseModel):
+    """The live state from the workflow (the policy is named by its version)."""
+
+    journey_id: str
+    phase: Phase
+    loc_code: str | None
+    discharge_reason: DischargeReason | None
+    policy_version: str
+    care_team: CareTeam
+    active_reassessment: Reassessment | None
+    plan: TreatmentPlan | None
+    next_review_due: datetime | None
+    aftercare: AftercareState | None
+    urgent: bool
+    started_at: datetime
+    ended_at: datetime | None

@@ -1,8 +1,9 @@
 """Upgrade the read model to the newest Alembic revision, from inside a running event loop."""
 
+import asyncio
 import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -24,8 +25,8 @@ def alembic_config() -> Config:
 
 
 async def migrate(database_url: str) -> None:
-    """Create or upgrade the tables; safe when several processes start at once."""
-    with _sqlite_lock(database_url):
+    """Create or upgrade the tables; safe when several tasks or processes start at once."""
+    async with _sqlite_lock(database_url):
         engine = create_async_engine(database_url)
         try:
             async with engine.begin() as connection:
@@ -42,16 +43,17 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-@contextmanager
-def _sqlite_lock(database_url: str) -> Iterator[None]:
+@asynccontextmanager
+async def _sqlite_lock(database_url: str) -> AsyncIterator[None]:
+    """An exclusive file lock beside a SQLite database, taken off the event loop's thread."""
     url = make_url(database_url)
     if not url.drivername.startswith("sqlite") or not url.database:
         yield
         return
     lock_path = Path(url.database + ".migrate-lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with lock_path.open("w") as lock:  # noqa: ASYNC230 - an empty lock file, opened once
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -36,8 +36,11 @@ def _read(path: Path | None) -> bytes | None:
     return path.read_bytes() if path else None
 
 
-async def connect(settings: Settings, *, address: str | None = None) -> Client:
-    """Connect to the configured cluster, or the embedded server on localhost."""
+async def connect(settings: Settings, *, address: str | None = None, lazy: bool = False) -> Client:
+    """Connect to the configured cluster, or the embedded server on localhost.
+
+    ``lazy`` defers the connection to the first call (commands that may not need Temporal).
+    """
     api_key = settings.temporal_api_key
     return await Client.connect(
         address or settings.temporal_address or f"127.0.0.1:{settings.temporal_port}",
@@ -45,4 +48,5 @@ async def connect(settings: Settings, *, address: str | None = None) -> Client:
         data_converter=data_converter(codec_from_settings(settings)),
         tls=_tls(settings),
         api_key=api_key.get_secret_value() if api_key else None,
+        lazy=lazy,
     )

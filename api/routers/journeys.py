@@ -11,14 +11,13 @@ from api.schemas import (
     JourneyCreated,
     JourneyDetail,
     JourneyPage,
-    LiveJourney,
     to_team,
 )
 from models.commands import StartJourney
 from models.journey import Phase
-from models.state import JourneyState
 from readmodel.access import SEES_ALL, StaffRole
 from service.ids import new_journey_id
+from service.live import live_view
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
 
@@ -98,23 +97,4 @@ async def journey_detail(journey_id: str, services: Services, audit: Audited) ->
     state = await services.journeys.state(journey_id)
     return JourneyDetail(
         live=live_view(state), timeline=await services.queries.get_timeline(journey_id)
-    )
-
-
-def live_view(state: JourneyState) -> LiveJourney:
-    """The live state without the policy body."""
-    return LiveJourney(
-        journey_id=state.journey_id,
-        phase=state.phase,
-        loc_code=state.loc_code,
-        discharge_reason=state.discharge_reason,
-        policy_version=f"{state.policy.policy_id}@{state.policy.version}",
-        care_team=state.care_team,
-        active_reassessment=state.active_reassessment,
-        plan=state.plan,
-        next_review_due=state.next_review_due,
-        aftercare=state.aftercare,
-        urgent=state.urgent,
-        started_at=state.started_at,
-        ended_at=state.ended_at,
     )

@@ -1,12 +1,15 @@
 """``journeys up``: embedded server and worker, the URLs, a clean stop; or a configured cluster."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from runtime.devserver import EmbeddedTemporal
 from tests.integration.test_cli_journey import TEAM, journeys
@@ -38,13 +41,43 @@ def _wait_for(proc: subprocess.Popen[str], marker: str, seconds: float = 60) -> 
     raise AssertionError(f"{marker!r} not seen: {''.join(seen)[-2000:]}")
 
 
+def _use_the_api(env: dict[str, str], api: str, journey: str) -> None:
+    """The API and dashboard are served beside the worker; the CLI can work through them."""
+    assert httpx.get(f"{api}/health", timeout=30).json()["status"] == "ok"
+    assert httpx.get(f"{api}/", follow_redirects=False, timeout=30).status_code == 303
+    created = journeys(env, "staff", "add", "th-chen", "--role", "clinician")
+    token = created.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40
+    duplicate = journeys(env, "staff", "add", "th-chen", "--role", "clinician", ok=False)
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    remote = ["--api", api, "--token", token]
+    assessed = journeys(
+        env, *remote, "assess", journey, "--ratings", "d1=3,d2=2,d3=0,d4=0,d5=0,d6=0"
+    )
+    assert "3.7-WM" in assessed.stdout
+    assert "withdrawal_management" in journeys(env, *remote, "decide", journey, "--accept").stdout
+    shown = json.loads(journeys(env, *remote, "show", journey, "--json").stdout)
+    assert shown["state"]["loc_code"] == "3.7-WM"
+    feed = json.loads(journeys(env, *remote, "feed", "th-chen", "--json").stdout)
+    assert "phase_changed" in [n["kind"] for n in feed]
+    others = journeys(env, *remote, "feed", "dr-ames", ok=False)
+    assert "only your own feed" in others.stderr
+    refused = journeys(env, *remote, "decide", journey, "--accept", ok=False)
+    assert refused.returncode == 3
+    bad_token = journeys(env, "--api", api, "--token", "nope", "list", ok=False)
+    assert bad_token.returncode == 1
+    assert "401" in bad_token.stderr
+
+
 def test_up_serves_journeys_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port, ui_port = free_port(), free_port()
+    port, ui_port, api_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "JOURNEYS_DATA_DIR": str(tmp_path / "data"),
         "JOURNEYS_TEMPORAL_PORT": str(port),
         "JOURNEYS_TEMPORAL_UI_PORT": str(ui_port),
+        "JOURNEYS_API_PORT": str(api_port),
         "JOURNEYS_LOG_FORMAT": "json",
     }
     for name in ("TEMPORAL_ADDRESS", "JOURNEYS_TEMPORAL_ADDRESS", "JOURNEYS_DATABASE_URL"):
@@ -56,6 +89,7 @@ def test_up_serves_journeys_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
         assert f"http://127.0.0.1:{ui_port}" in banner
         journey = journeys(env, "start", *TEAM, "--by", "ops-1").stdout.strip()
         assert journeys(env, "check", "--worker").returncode == 0
+        _use_the_api(env, f"http://127.0.0.1:{api_port}", journey)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
@@ -84,6 +118,7 @@ async def test_up_with_temporal_address_uses_that_cluster(tmp_path: Path) -> Non
         **os.environ,
         "JOURNEYS_DATA_DIR": str(tmp_path / "data"),
         "TEMPORAL_ADDRESS": cluster.address,
+        "JOURNEYS_API_PORT": str(free_port()),
         "JOURNEYS_LOG_FORMAT": "json",
     }
     async with cluster:
@@ -105,6 +140,7 @@ def test_up_says_so_when_the_cluster_cannot_be_reached(tmp_path: Path) -> None:
         **os.environ,
         "JOURNEYS_DATA_DIR": str(tmp_path / "data"),
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "JOURNEYS_API_PORT": str(free_port()),
         "JOURNEYS_LOG_FORMAT": "json",
     }
     proc = _up(env)

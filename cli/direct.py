@@ -1,0 +1,128 @@
+"""The CLI straight to Temporal and the read model (staff with cluster access)."""
+
+from datetime import datetime
+from typing import Any
+
+from clinical.policy_loader import load_policy
+from models.care import CareTeam
+from models.clinical import AssessmentKind, ReassessmentTrigger
+from models.commands import (
+    ChangeCareTeam,
+    CommandResult,
+    DecideTransition,
+    Discharge,
+    RecordAssessment,
+    RecordCheckIn,
+    ReportEvent,
+    RequestReassessment,
+    RevisePlan,
+    StartJourney,
+)
+from models.journey import DischargeReason, Phase, Priority
+from models.plan import Goal
+from models.policy import ClinicalEventKind
+from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
+from readmodel.queries import JourneyQueries
+from runtime.settings import Settings
+from service.journeys import JourneyService
+from service.live import live_view
+
+
+class DirectBackend:
+    """Commands over a Temporal client, reads from the read model."""
+
+    def __init__(self, settings: Settings, journeys: JourneyService, queries: JourneyQueries):
+        self._settings = settings
+        self._journeys = journeys
+        self._queries = queries
+
+    async def start(self, care_team: CareTeam, journey_id: str, by: str) -> str:
+        """Open a journey with the configured policy."""
+        policy = load_policy(self._settings.policy_path)
+        await self._journeys.start(
+            StartJourney(journey_id=journey_id, care_team=care_team, started_by=by, policy=policy)
+        )
+        return journey_id
+
+    async def assess(
+        self, journey: str, dimensions: dict[str, int], by: str, reassessment: str | None
+    ) -> CommandResult:
+        """Comprehensive at intake, a reassessment otherwise."""
+        state = await self._journeys.state(journey)
+        active = state.active_reassessment
+        intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
+        cmd = RecordAssessment(
+            assessment_id=f"{journey}.A{state.seq + 1}",
+            kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
+            dimensions=dimensions,
+            assessed_by=by,
+            reassessment_id=reassessment,
+        )
+        return await self._journeys.record_assessment(journey, cmd)
+
+    async def decide(self, journey: str, by: str, decision: dict[str, Any]) -> CommandResult:
+        """Decide the named or the open reassessment."""
+        target = decision.pop("reassessment_id", None)
+        if target is None:
+            active = (await self._journeys.state(journey)).active_reassessment
+            # An unknown id makes the journey itself refuse, with its own message.
+            target = active.reassessment_id if active else f"{journey}.none"
+        cmd = DecideTransition(reassessment_id=target, decided_by=by, **decision)
+        return await self._journeys.decide(journey, cmd)
+
+    async def reassess(
+        self, journey: str, by: str, reason: str, priority: Priority
+    ) -> CommandResult:
+        """Request a reassessment."""
+        cmd = RequestReassessment(requested_by=by, reason=reason, priority=priority)
+        return await self._journeys.request_reassessment(journey, cmd)
+
+    async def event(self, journey: str, kind: ClinicalEventKind, by: str) -> CommandResult:
+        """Report a clinical event."""
+        return await self._journeys.report_event(journey, ReportEvent(kind=kind, reported_by=by))
+
+    async def check_in(self, journey: str, by: str) -> CommandResult:
+        """Record an aftercare check-in."""
+        return await self._journeys.record_check_in(journey, RecordCheckIn(recorded_by=by))
+
+    async def team(self, journey: str, care_team: CareTeam, by: str, reason: str) -> CommandResult:
+        """Replace the care team."""
+        cmd = ChangeCareTeam(changed_by=by, care_team=care_team, reason=reason)
+        return await self._journeys.change_care_team(journey, cmd)
+
+    async def plan(self, journey: str, goals: list[Goal], by: str, reason: str) -> CommandResult:
+        """Write a plan version."""
+        cmd = RevisePlan(author=by, reason=reason, goals=goals)
+        return await self._journeys.revise_plan(journey, cmd)
+
+    async def discharge(self, journey: str, reason: DischargeReason, by: str) -> CommandResult:
+        """Discharge."""
+        return await self._journeys.discharge(journey, Discharge(discharged_by=by, reason=reason))
+
+    async def show(self, journey: str) -> tuple[LiveJourney, Timeline | None]:
+        """Live state from the workflow, timeline from the read model."""
+        state = await self._journeys.state(journey)
+        return live_view(state), await self._queries.get_timeline(journey)
+
+    async def list_journeys(
+        self,
+        phase: Phase | None,
+        loc_code: str | None,
+        overdue_at: datetime | None,
+        member: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[JourneyListItem]:
+        """From the read model."""
+        return await self._queries.list_journeys(
+            phase=phase,
+            loc_code=loc_code,
+            review_overdue_at=overdue_at,
+            member=member,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def feed(self, member: str, unread: bool, limit: int) -> list[FeedItem]:
+        """From the read model."""
+        return await self._queries.feed(member, unread_only=unread, limit=limit)
