@@ -20,6 +20,7 @@ COPY readmodel ./readmodel
 COPY runtime ./runtime
 COPY service ./service
 COPY cli ./cli
+COPY api ./api
 RUN pip install --no-cache-dir --no-deps .
 
 USER journeys

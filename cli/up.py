@@ -5,7 +5,9 @@ import contextlib
 import signal
 
 import typer
+import uvicorn
 
+from api.app import create_app
 from api.serve import EmbeddedServer, api_server
 from cli import render
 from cli.errors import fail, first_line, flush_and_exit
@@ -91,3 +93,19 @@ def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
             "Stop": "Ctrl-C",
         },
     )
+
+
+@app.command()
+def api() -> None:
+    """Serve only the HTTP API and the dashboard (workers run elsewhere, e.g. python worker.py)."""
+    settings = get_settings()
+    configure_logging(settings)
+    config = uvicorn.Config(
+        create_app(),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+    uvicorn.Server(config).run()
