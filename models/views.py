@@ -138,6 +138,7 @@ class Timeline(View):
     reassessments: list[ReassessmentView]
     tasks: list[TaskView]
     plan_versions: list[PlanVersionView]
+    notifications: list["FeedItem"]
 
 
 class FeedItem(View):

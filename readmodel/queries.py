@@ -103,6 +103,7 @@ class JourneyQueries:
                 plan_versions=await _children(
                     session, PlanVersionView, PlanVersionRow, journey_id, "version"
                 ),
+                notifications=await _children(session, FeedItem, NotificationRow, journey_id, "id"),
             )
 
     async def feed(

@@ -39,6 +39,9 @@ async def test_a_journey_through_the_api(api: ApiStack) -> None:
         assert detail["live"]["urgent"] is True
         assert detail["live"]["plan"]["version"] == 1
         assert [s["loc_code"] for s in detail["timeline"]["segments"]] == [None, "3.7-WM"]
+        notified = {(n["recipient"], n["kind"]) for n in detail["timeline"]["notifications"]}
+        assert ("dr-ames", "phase_changed") in notified
+        assert [p["version"] for p in detail["timeline"]["plan_versions"]] == [1]
         assert detail["timeline"]["reassessments"][0]["recommended_loc"] == "3.7-WM"
         listed = (await http.get("/journeys", params={"phase": "withdrawal_management"})).json()
         assert "J-API-1" in [j["journey_id"] for j in listed["items"]]
@@ -101,6 +104,12 @@ async def test_errors_name_the_field_and_change_nothing(api: ApiStack) -> None:
         assert extra.status_code == 422
         unknown_kind = await http.post("/journeys/J-API-ERR/events", json={"kind": "party"})
         assert unknown_kind.status_code == 422
+        check_in = await http.post("/journeys/J-API-ERR/check-ins")
+        assert check_in.status_code == 409
+        assert check_in.json()["code"] == "not_in_aftercare"
+        again = await http.post("/journeys/J-API-ERR/reassessments", json={"reason": "why"})
+        assert again.status_code == 409
+        assert again.json()["code"] == "reassessment_already_open"
         assert (await http.get("/journeys/J-API-ERR")).json()["live"] == before["live"]
         dup = await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-API-ERR"})
         assert dup.status_code == 409

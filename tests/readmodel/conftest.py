@@ -46,6 +46,10 @@ async def reset(url: str) -> None:
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.drop_all)
         await connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        if connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql(
+                "DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE"
+            )
     await engine.dispose()
 
 

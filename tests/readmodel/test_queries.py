@@ -2,12 +2,15 @@
 
 from datetime import timedelta
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.journey import EventKind, Phase
+from readmodel.access import AccessRepository, StaffExistsError, StaffRole, hash_token
 from readmodel.db import create_engine
 from readmodel.projections import apply_batch
 from readmodel.queries import JourneyQueries
@@ -114,3 +117,31 @@ async def test_counts_by_phase_and_loc(sessions: async_sessionmaker[AsyncSession
         for c in await JourneyQueries(sessions).counts_by_phase_and_loc()
     }
     assert counts == {(Phase.WITHDRAWAL_MANAGEMENT, "3.7-WM"): 2, (Phase.TREATMENT, "3.5"): 3}
+
+
+async def test_audit_log_is_append_only_in_the_database(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    access = AccessRepository(sessions)
+    await access.record("th-chen", "GET /journeys/{journey_id}", "J-1", "ok")
+    for statement in ("UPDATE audit_log SET outcome = 'edited'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with sessions.begin() as session:
+                await session.execute(text(statement))
+    entries = await access.audit_log()
+    assert [(e.actor, e.outcome) for e in entries] == [("th-chen", "ok")]
+
+
+async def test_staff_tokens_are_stored_hashed(sessions: async_sessionmaker[AsyncSession]) -> None:
+    access = AccessRepository(sessions)
+    token = await access.add_staff("sv-gray", StaffRole.SUPERVISOR)
+    async with sessions() as session:
+        stored = (await session.execute(text("SELECT token_hash FROM staff"))).scalar_one()
+    assert token not in stored
+    assert stored == hash_token(token)
+    staff = await access.authenticate(token)
+    assert staff is not None
+    assert (staff.staff_id, staff.role) == ("sv-gray", "supervisor")
+    assert await access.authenticate(token + "x") is None
+    with pytest.raises(StaffExistsError):
+        await access.add_staff("sv-gray", StaffRole.ADMIN)
