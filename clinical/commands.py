@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from clinical import journal
 from clinical.errors import RuleViolation
 from clinical.placement import check_dimensions, recommend
-from clinical.schedule import check_in_window_opens, next_review_due
+from clinical.schedule import next_review_due
 from clinical.transitions import check_transition
 from models.clinical import (
     Assessment,
@@ -21,22 +21,15 @@ from models.clinical import (
     Recommendation,
 )
 from models.commands import (
-    ChangeCareTeam,
     CommandResult,
     DecideTransition,
-    Discharge,
     RecordAssessment,
-    RecordCheckIn,
-    ReportEvent,
     RequestReassessment,
-    RevisePlan,
     StartJourney,
 )
 from models.errors import RejectionCode
-from models.journey import EventKind, Phase, Priority
-from models.plan import TreatmentPlan
+from models.journey import EventKind, Phase
 from models.state import AftercareState, JourneyState
-from models.work import TaskKind, TaskStatus
 
 
 def start(cmd: StartJourney, now: datetime) -> JourneyState:
@@ -56,7 +49,8 @@ def start(cmd: StartJourney, now: datetime) -> JourneyState:
     return state
 
 
-def _check_open(state: JourneyState) -> None:
+def check_open(state: JourneyState) -> None:
+    """Refuse any command once the journey has ended."""
     if not state.phase.is_open:
         raise RuleViolation(RejectionCode.JOURNEY_CLOSED, f"journey is {state.phase}")
 
@@ -81,7 +75,7 @@ def _find_active(state: JourneyState, reassessment_id: str | None) -> Reassessme
 
 def check_record_assessment(state: JourneyState, cmd: RecordAssessment) -> Reassessment:
     """Refuse an assessment the journey cannot take; return its reassessment."""
-    _check_open(state)
+    check_open(state)
     target = _find_active(state, cmd.reassessment_id)
     expected = (
         AssessmentKind.COMPREHENSIVE
@@ -131,7 +125,7 @@ def _target_label(recommendation: Recommendation) -> str:
 
 def check_request_reassessment(state: JourneyState, cmd: RequestReassessment) -> None:
     """Refuse a request while a reassessment is already open."""
-    _check_open(state)
+    check_open(state)
     active = state.active_reassessment
     if active is not None:
         raise RuleViolation(
@@ -160,7 +154,7 @@ def apply_request_reassessment(
 
 def check_decide(state: JourneyState, cmd: DecideTransition, now: datetime) -> Decision:
     """Refuse a decision the state machine does not allow; return the decision to record."""
-    _check_open(state)
+    check_open(state)
     target = _find_active(state, cmd.reassessment_id)
     recommendation = target.recommendation
     if target.status is not ReassessmentStatus.ASSESSED or recommendation is None:
@@ -243,147 +237,3 @@ def _move(state: JourneyState, decision: Decision, now: datetime) -> None:
             f"Level of care changed from {previous_loc or 'none'} to {decision.loc_code}",
             refs={"from": previous_loc or "", "to": decision.loc_code},
         )
-
-
-def check_report_event(state: JourneyState, cmd: ReportEvent) -> None:
-    """Clinical events are taken in every open phase."""
-    _check_open(state)
-
-
-def apply_report_event(state: JourneyState, cmd: ReportEvent, now: datetime) -> CommandResult:
-    """Record the event; open (or tighten) a reassessment when the policy says so."""
-    check_report_event(state, cmd)
-    rule = state.policy.event_rule(cmd.kind)
-    count = state.event_counts.get(cmd.kind, 0) + 1
-    state.event_counts = {**state.event_counts, cmd.kind: count}
-    event = journal.emit(
-        state,
-        EventKind.CLINICAL_EVENT_REPORTED,
-        now,
-        f"{cmd.kind.value.replace('_', ' ').capitalize()} reported",
-        rule.priority,
-        {"event": cmd.kind.value, "count": str(count)},
-    )
-    opened = None
-    if rule.opens_reassessment and count >= rule.threshold:
-        opened = journal.open_reassessment(
-            state,
-            ReassessmentTrigger.EVENT,
-            f"{cmd.kind.value} reported",
-            now,
-            timedelta(hours=rule.reassessment_due_hours),
-            rule.priority,
-        ).reassessment_id
-    return CommandResult(seq=event.seq, message="event recorded", reassessment_id=opened)
-
-
-def check_change_care_team(state: JourneyState, cmd: ChangeCareTeam) -> None:
-    """A closed journey keeps its team."""
-    _check_open(state)
-
-
-def apply_change_care_team(
-    state: JourneyState, cmd: ChangeCareTeam, now: datetime
-) -> CommandResult:
-    """Replace the team and hand open work of departed members to their successors."""
-    check_change_care_team(state, cmd)
-    state.care_team = cmd.care_team
-    present = {m.member_id for m in cmd.care_team.members}
-    primary = cmd.care_team.primary
-    for reassessment in state.reassessments:
-        if reassessment.status.is_active and reassessment.owner not in present:
-            reassessment.owner, reassessment.owner_role = primary.member_id, primary.role
-    for task in journal.open_tasks(state):
-        if task.owner not in present:
-            holders = cmd.care_team.with_role(task.role) or [primary]
-            task.owner, task.role = holders[0].member_id, holders[0].role
-            task.updated_seq = state.seq + 1
-    event = journal.emit(
-        state, EventKind.CARE_TEAM_CHANGED, now, f"Care team changed: {cmd.reason}"
-    )
-    return CommandResult(seq=event.seq, message="care team changed")
-
-
-def check_revise_plan(state: JourneyState, cmd: RevisePlan) -> None:
-    """A closed journey's plan is final; goal ids must be unique."""
-    _check_open(state)
-
-
-def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> CommandResult:
-    """Write the next plan version."""
-    check_revise_plan(state, cmd)
-    version = state.plan.version + 1 if state.plan else 1
-    state.plan = TreatmentPlan(
-        version=version, goals=cmd.goals, author=cmd.author, reason=cmd.reason, revised_at=now
-    )
-    event = journal.emit(
-        state,
-        EventKind.PLAN_REVISED,
-        now,
-        f"Treatment plan version {version}: {cmd.reason}",
-        refs={"version": str(version)},
-    )
-    return CommandResult(seq=event.seq, message="plan revised", plan_version=version)
-
-
-def check_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime) -> None:
-    """Check-ins belong to aftercare and count only once their window opens."""
-    _check_open(state)
-    if state.phase is not Phase.AFTERCARE or state.aftercare is None:
-        raise RuleViolation(RejectionCode.NOT_IN_AFTERCARE, f"journey is in {state.phase}")
-    opens = check_in_window_opens(state.policy, state.aftercare)
-    if opens is None or now < opens:
-        when = f"opens {opens.isoformat()}" if opens else "schedule is complete"
-        raise RuleViolation(RejectionCode.CHECK_IN_NOT_DUE, f"no check-in is due ({when})")
-
-
-def apply_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime) -> CommandResult:
-    """Count the check-in toward the next scheduled one and close outreach work."""
-    check_record_check_in(state, cmd, now)
-    assert state.aftercare is not None  # narrowed by the check
-    state.aftercare.next_check_in += 1
-    state.aftercare.last_check_in_at = now
-    outreach = [t for t in journal.open_tasks(state) if t.kind is TaskKind.OUTREACH]
-    journal.close_tasks(state, outreach, TaskStatus.DONE, now)
-    event = journal.emit(
-        state,
-        EventKind.CHECK_IN_RECORDED,
-        now,
-        "Aftercare check-in recorded",
-        refs={"check_in": str(state.aftercare.next_check_in)},
-    )
-    return CommandResult(seq=event.seq, message="check-in recorded")
-
-
-def check_discharge(state: JourneyState, cmd: Discharge) -> None:
-    """Only an open journey can be discharged."""
-    _check_open(state)
-
-
-def apply_discharge(state: JourneyState, cmd: Discharge, now: datetime) -> CommandResult:
-    """End the journey with a reason, cancelling open work."""
-    check_discharge(state, cmd)
-    finish(state, Phase.DISCHARGED, f"discharged: {cmd.reason}", cmd.discharged_by, now)
-    state.discharge_reason = cmd.reason
-    event = journal.emit(
-        state,
-        EventKind.JOURNEY_DISCHARGED,
-        now,
-        f"Journey discharged ({cmd.reason})",
-        Priority.ROUTINE,
-        {"reason": cmd.reason.value},
-    )
-    return CommandResult(seq=event.seq, message="journey discharged", phase=state.phase)
-
-
-def finish(state: JourneyState, phase: Phase, reason: str, by: str, now: datetime) -> None:
-    """Move to an end state, cancelling every open reassessment and task."""
-    active = state.active_reassessment
-    if active is not None:
-        journal.close_reassessment(state, active, ReassessmentStatus.CANCELLED, now)
-    journal.close_tasks(state, journal.open_tasks(state), TaskStatus.CANCELLED, now)
-    journal.enter_segment(state, phase, None, reason, by, now)
-    state.segments[-1].ended_at = now
-    state.next_review_due = None
-    state.aftercare = None
-    state.ended_at = now

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from clinical import journal
-from clinical.commands import finish
+from clinical.episode import finish
 from clinical.schedule import aftercare_ends, check_in_due, check_in_missed_at
 from models.clinical import ReassessmentTrigger
 from models.journey import EventKind, Phase, Priority

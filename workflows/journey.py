@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.readmodel import ReadModelActivities
-    from clinical import commands
+    from clinical import commands, episode
     from clinical.errors import RuleViolation
     from clinical.journal import prune
     from clinical.timers import next_deadline, run_due_work
@@ -165,48 +165,46 @@ class ClientJourneyWorkflow:
     @workflow.update
     async def report_event(self, cmd: ReportEvent) -> CommandResult:
         """Report a clinical event (relapse, positive screen, missed session...)."""
-        return await self._command(lambda now: commands.apply_report_event(self._state, cmd, now))
+        return await self._command(lambda now: episode.apply_report_event(self._state, cmd, now))
 
     @report_event.validator
     def _check_report_event(self, cmd: ReportEvent) -> None:
-        self._validate(lambda: commands.check_report_event(self._state, cmd))
+        self._validate(lambda: episode.check_report_event(self._state, cmd))
 
     @workflow.update
     async def change_care_team(self, cmd: ChangeCareTeam) -> CommandResult:
         """Replace the care team."""
         return await self._command(
-            lambda now: commands.apply_change_care_team(self._state, cmd, now)
+            lambda now: episode.apply_change_care_team(self._state, cmd, now)
         )
 
     @change_care_team.validator
     def _check_change_care_team(self, cmd: ChangeCareTeam) -> None:
-        self._validate(lambda: commands.check_change_care_team(self._state, cmd))
+        self._validate(lambda: episode.check_change_care_team(self._state, cmd))
 
     @workflow.update
     async def revise_plan(self, cmd: RevisePlan) -> CommandResult:
         """Write a new treatment plan version."""
-        return await self._command(lambda now: commands.apply_revise_plan(self._state, cmd, now))
+        return await self._command(lambda now: episode.apply_revise_plan(self._state, cmd, now))
 
     @revise_plan.validator
     def _check_revise_plan(self, cmd: RevisePlan) -> None:
-        self._validate(lambda: commands.check_revise_plan(self._state, cmd))
+        self._validate(lambda: episode.check_revise_plan(self._state, cmd))
 
     @workflow.update
     async def record_check_in(self, cmd: RecordCheckIn) -> CommandResult:
         """Record an aftercare check-in."""
-        return await self._command(
-            lambda now: commands.apply_record_check_in(self._state, cmd, now)
-        )
+        return await self._command(lambda now: episode.apply_record_check_in(self._state, cmd, now))
 
     @record_check_in.validator
     def _check_record_check_in(self, cmd: RecordCheckIn) -> None:
-        self._validate(lambda: commands.check_record_check_in(self._state, cmd, workflow.now()))
+        self._validate(lambda: episode.check_record_check_in(self._state, cmd, workflow.now()))
 
     @workflow.update
     async def discharge(self, cmd: Discharge) -> CommandResult:
         """Discharge the client with a reason."""
-        return await self._command(lambda now: commands.apply_discharge(self._state, cmd, now))
+        return await self._command(lambda now: episode.apply_discharge(self._state, cmd, now))
 
     @discharge.validator
     def _check_discharge(self, cmd: Discharge) -> None:
-        self._validate(lambda: commands.check_discharge(self._state, cmd))
+        self._validate(lambda: episode.check_discharge(self._state, cmd))

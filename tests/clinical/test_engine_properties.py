@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clinical import commands
+from clinical import commands, episode
 from clinical.errors import RuleViolation
 from clinical.timers import next_deadline, run_due_work
 from clinical.transitions import allowed_targets
@@ -78,7 +78,7 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
         )
         return commands.apply_decide(state, decide, now)
     if kind == "event":
-        return commands.apply_report_event(
+        return episode.apply_report_event(
             state,
             ReportEvent(kind=op[1], reported_by=PRIMARY),  # type: ignore[arg-type]
             now,
@@ -88,9 +88,9 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
             state, RequestReassessment(requested_by=PRIMARY, reason="team request"), now
         )
     if kind == "check_in":
-        return commands.apply_record_check_in(state, RecordCheckIn(recorded_by=PRIMARY), now)
+        return episode.apply_record_check_in(state, RecordCheckIn(recorded_by=PRIMARY), now)
     if kind == "discharge":
-        return commands.apply_discharge(
+        return episode.apply_discharge(
             state,
             Discharge(discharged_by=PRIMARY, reason=op[1]),  # type: ignore[arg-type]
             now,

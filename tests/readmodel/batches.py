@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from clinical import commands
+from clinical import commands, episode
 from clinical.timers import next_deadline, run_due_work
 from models.clinical import AssessmentKind
 from models.commands import DecideTransition, RecordAssessment, ReportEvent
@@ -45,7 +45,7 @@ def journey_batches(journey_id: str = "J-RM-1", start: datetime = T0) -> list[Pr
     _assess_and_accept(state, deadline, AssessmentKind.REASSESSMENT, d5=3, d6=3)
     batches.append(_flush(state))
     relapse = ReportEvent(kind=ClinicalEventKind.RELAPSE, reported_by="cm-diaz")
-    commands.apply_report_event(state, relapse, deadline + timedelta(days=1))
+    episode.apply_report_event(state, relapse, deadline + timedelta(days=1))
     batches.append(_flush(state))
     overdue = next_deadline(state)
     assert overdue is not None

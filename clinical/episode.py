@@ -1,0 +1,170 @@
+"""Episode commands: clinical events, care team, plan, aftercare check-ins, discharge and end.
+
+Like ``clinical.commands``: every ``apply_*`` runs its ``check_*`` first, so a refused command
+changes nothing.
+"""
+
+from datetime import datetime, timedelta
+
+from clinical import journal
+from clinical.commands import check_open
+from clinical.errors import RuleViolation
+from clinical.schedule import check_in_window_opens
+from models.clinical import ReassessmentStatus, ReassessmentTrigger
+from models.commands import (
+    ChangeCareTeam,
+    CommandResult,
+    Discharge,
+    RecordCheckIn,
+    ReportEvent,
+    RevisePlan,
+)
+from models.errors import RejectionCode
+from models.journey import EventKind, Phase, Priority
+from models.plan import TreatmentPlan
+from models.state import JourneyState
+from models.work import TaskKind, TaskStatus
+
+
+def check_report_event(state: JourneyState, cmd: ReportEvent) -> None:
+    """Clinical events are taken in every open phase."""
+    check_open(state)
+
+
+def apply_report_event(state: JourneyState, cmd: ReportEvent, now: datetime) -> CommandResult:
+    """Record the event; open (or tighten) a reassessment when the policy says so."""
+    check_report_event(state, cmd)
+    rule = state.policy.event_rule(cmd.kind)
+    count = state.event_counts.get(cmd.kind, 0) + 1
+    state.event_counts = {**state.event_counts, cmd.kind: count}
+    event = journal.emit(
+        state,
+        EventKind.CLINICAL_EVENT_REPORTED,
+        now,
+        f"{cmd.kind.value.replace('_', ' ').capitalize()} reported",
+        rule.priority,
+        {"event": cmd.kind.value, "count": str(count)},
+    )
+    opened = None
+    if rule.opens_reassessment and count >= rule.threshold:
+        opened = journal.open_reassessment(
+            state,
+            ReassessmentTrigger.EVENT,
+            f"{cmd.kind.value} reported",
+            now,
+            timedelta(hours=rule.reassessment_due_hours),
+            rule.priority,
+        ).reassessment_id
+    return CommandResult(seq=event.seq, message="event recorded", reassessment_id=opened)
+
+
+def check_change_care_team(state: JourneyState, cmd: ChangeCareTeam) -> None:
+    """A closed journey keeps its team."""
+    check_open(state)
+
+
+def apply_change_care_team(
+    state: JourneyState, cmd: ChangeCareTeam, now: datetime
+) -> CommandResult:
+    """Replace the team and hand open work of departed members to their successors."""
+    check_change_care_team(state, cmd)
+    state.care_team = cmd.care_team
+    present = {m.member_id for m in cmd.care_team.members}
+    primary = cmd.care_team.primary
+    for reassessment in state.reassessments:
+        if reassessment.status.is_active and reassessment.owner not in present:
+            reassessment.owner, reassessment.owner_role = primary.member_id, primary.role
+    for task in journal.open_tasks(state):
+        if task.owner not in present:
+            holders = cmd.care_team.with_role(task.role) or [primary]
+            task.owner, task.role = holders[0].member_id, holders[0].role
+            task.updated_seq = state.seq + 1
+    event = journal.emit(
+        state, EventKind.CARE_TEAM_CHANGED, now, f"Care team changed: {cmd.reason}"
+    )
+    return CommandResult(seq=event.seq, message="care team changed")
+
+
+def check_revise_plan(state: JourneyState, cmd: RevisePlan) -> None:
+    """A closed journey's plan is final; goal ids must be unique."""
+    check_open(state)
+
+
+def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> CommandResult:
+    """Write the next plan version."""
+    check_revise_plan(state, cmd)
+    version = state.plan.version + 1 if state.plan else 1
+    state.plan = TreatmentPlan(
+        version=version, goals=cmd.goals, author=cmd.author, reason=cmd.reason, revised_at=now
+    )
+    event = journal.emit(
+        state,
+        EventKind.PLAN_REVISED,
+        now,
+        f"Treatment plan version {version}: {cmd.reason}",
+        refs={"version": str(version)},
+    )
+    return CommandResult(seq=event.seq, message="plan revised", plan_version=version)
+
+
+def check_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime) -> None:
+    """Check-ins belong to aftercare and count only once their window opens."""
+    check_open(state)
+    if state.phase is not Phase.AFTERCARE or state.aftercare is None:
+        raise RuleViolation(RejectionCode.NOT_IN_AFTERCARE, f"journey is in {state.phase}")
+    opens = check_in_window_opens(state.policy, state.aftercare)
+    if opens is None or now < opens:
+        when = f"opens {opens.isoformat()}" if opens else "schedule is complete"
+        raise RuleViolation(RejectionCode.CHECK_IN_NOT_DUE, f"no check-in is due ({when})")
+
+
+def apply_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime) -> CommandResult:
+    """Count the check-in toward the next scheduled one and close outreach work."""
+    check_record_check_in(state, cmd, now)
+    assert state.aftercare is not None  # narrowed by the check
+    state.aftercare.next_check_in += 1
+    state.aftercare.last_check_in_at = now
+    outreach = [t for t in journal.open_tasks(state) if t.kind is TaskKind.OUTREACH]
+    journal.close_tasks(state, outreach, TaskStatus.DONE, now)
+    event = journal.emit(
+        state,
+        EventKind.CHECK_IN_RECORDED,
+        now,
+        "Aftercare check-in recorded",
+        refs={"check_in": str(state.aftercare.next_check_in)},
+    )
+    return CommandResult(seq=event.seq, message="check-in recorded")
+
+
+def check_discharge(state: JourneyState, cmd: Discharge) -> None:
+    """Only an open journey can be discharged."""
+    check_open(state)
+
+
+def apply_discharge(state: JourneyState, cmd: Discharge, now: datetime) -> CommandResult:
+    """End the journey with a reason, cancelling open work."""
+    check_discharge(state, cmd)
+    finish(state, Phase.DISCHARGED, f"discharged: {cmd.reason}", cmd.discharged_by, now)
+    state.discharge_reason = cmd.reason
+    event = journal.emit(
+        state,
+        EventKind.JOURNEY_DISCHARGED,
+        now,
+        f"Journey discharged ({cmd.reason})",
+        Priority.ROUTINE,
+        {"reason": cmd.reason.value},
+    )
+    return CommandResult(seq=event.seq, message="journey discharged", phase=state.phase)
+
+
+def finish(state: JourneyState, phase: Phase, reason: str, by: str, now: datetime) -> None:
+    """Move to an end state, cancelling every open reassessment and task."""
+    active = state.active_reassessment
+    if active is not None:
+        journal.close_reassessment(state, active, ReassessmentStatus.CANCELLED, now)
+    journal.close_tasks(state, journal.open_tasks(state), TaskStatus.CANCELLED, now)
+    journal.enter_segment(state, phase, None, reason, by, now)
+    state.segments[-1].ended_at = now
+    state.next_review_due = None
+    state.aftercare = None
+    state.ended_at = now
