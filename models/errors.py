@@ -25,3 +25,5 @@ class RejectionCode(StrEnum):
     VARIANCE_REASON_REQUIRED = "variance_reason_required"
     NOT_IN_AFTERCARE = "not_in_aftercare"
     CHECK_IN_NOT_DUE = "check_in_not_due"
+    UNKNOWN_INSTRUMENT = "unknown_instrument"
+    INVALID_ANSWERS = "invalid_answers"
