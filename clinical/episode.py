@@ -14,6 +14,7 @@ from models.clinical import ReassessmentStatus, ReassessmentTrigger
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
+    CompleteTask,
     Discharge,
     RecordCheckIn,
     ReportEvent,
@@ -23,7 +24,7 @@ from models.errors import RejectionCode
 from models.journey import EventKind, Phase, Priority
 from models.plan import TreatmentPlan
 from models.state import JourneyState
-from models.work import TaskKind, TaskStatus
+from models.work import Task, TaskKind, TaskStatus
 
 
 def check_report_event(state: JourneyState, cmd: ReportEvent) -> None:
@@ -134,6 +135,32 @@ def apply_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime
         refs={"check_in": str(state.aftercare.next_check_in)},
     )
     return CommandResult(seq=event.seq, message="check-in recorded")
+
+
+def check_complete_task(state: JourneyState, cmd: CompleteTask) -> Task:
+    """Only open follow-up and outreach tasks can be completed by hand."""
+    check_open(state)
+    task = next((t for t in journal.open_tasks(state) if t.task_id == cmd.task_id), None)
+    if task is None or task.kind is TaskKind.COMPLETE_REASSESSMENT:
+        raise RuleViolation(
+            RejectionCode.UNKNOWN_TASK,
+            f"task_id: {cmd.task_id!r} is not an open follow-up or outreach task",
+        )
+    return task
+
+
+def apply_complete_task(state: JourneyState, cmd: CompleteTask, now: datetime) -> CommandResult:
+    """Close the task."""
+    task = check_complete_task(state, cmd)
+    journal.close_tasks(state, [task], TaskStatus.DONE, now)
+    event = journal.emit(
+        state,
+        EventKind.TASK_COMPLETED,
+        now,
+        f"Task {task.kind.value.replace('_', ' ')} done",
+        refs={"task_id": task.task_id},
+    )
+    return CommandResult(seq=event.seq, message="task completed")
 
 
 def check_discharge(state: JourneyState, cmd: Discharge) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from clinical.instruments import REGISTRY_PATH
 from models.policy import Policy
 
 DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "default.yaml"
@@ -26,10 +27,17 @@ def load_policy(path: Path | None = None) -> Policy:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"{source}: cannot read policy: {exc}") from exc
+    if isinstance(raw, dict) and "instruments" not in raw:
+        # Policies carry their instrument registry, so every journey keeps the version it used.
+        raw["instruments"] = yaml.safe_load(REGISTRY_PATH.read_text(encoding="utf-8"))
     try:
         # The file is YAML, so validate in JSON mode: strings become enums and dates.
-        return Policy.model_validate_json(json.dumps(raw))
+        policy = Policy.model_validate_json(json.dumps(raw))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "policy"
         raise PolicyError(f"{source}: {where}: {first['msg']}") from exc
+    missing = policy.missing_rules()
+    if missing:
+        raise PolicyError(f"{source}: {missing[0]}")
+    return policy

@@ -5,6 +5,7 @@ from pydantic import AwareDatetime, Field, PositiveInt
 from models.base import JourneyId, LocCode, OpaqueId, ShortText, StrictModel
 from models.care import CareTeam
 from models.clinical import AssessmentKind, DimensionRating, Recommendation
+from models.instruments import InstrumentResult
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal
 from models.policy import ClinicalEventKind, Policy
@@ -46,6 +47,21 @@ class DecideTransition(StrictModel):
     phase: Phase | None = None
     loc_code: LocCode | None = None
     variance_reason: ShortText | None = None
+
+
+class RecordInstrument(StrictModel):
+    """Item answers of one instrument administration; the total is computed, never given."""
+
+    code: ShortText
+    answers: list[int] = Field(min_length=1, max_length=40)
+    recorded_by: OpaqueId
+
+
+class CompleteTask(StrictModel):
+    """Close a follow-up or outreach task (reassessment tasks close with their decision)."""
+
+    task_id: OpaqueId
+    completed_by: OpaqueId
 
 
 class ReportEvent(StrictModel):
@@ -92,6 +108,7 @@ class CommandResult(StrictModel):
     reassessment_id: OpaqueId | None = None
     recommendation: Recommendation | None = None
     plan_version: PositiveInt | None = None
+    instrument: InstrumentResult | None = None
     phase: Phase | None = None
     loc_code: LocCode | None = None
     at: AwareDatetime | None = None

@@ -27,3 +27,4 @@ class RejectionCode(StrEnum):
     CHECK_IN_NOT_DUE = "check_in_not_due"
     UNKNOWN_INSTRUMENT = "unknown_instrument"
     INVALID_ANSWERS = "invalid_answers"
+    UNKNOWN_TASK = "unknown_task"

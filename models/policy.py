@@ -9,6 +9,7 @@ from pydantic import Field, PositiveInt, model_validator
 
 from models.base import LocCode, ShortText, StrictModel
 from models.care import Role
+from models.instruments import InstrumentRegistry
 from models.journey import EventKind, Phase, Priority
 
 
@@ -79,6 +80,39 @@ class AftercarePolicy(StrictModel):
         return self
 
 
+class TriggerAction(StrEnum):
+    """What a data-point trigger opens."""
+
+    OPEN_REASSESSMENT = "open_reassessment"
+    URGENT_TASK = "urgent_task"
+
+
+class TriggerCondition(StrictModel):
+    """All given parts must hold: a critical-item flag, a total, a rise since the last score."""
+
+    flag: str | None = None
+    total_at_least: int | None = Field(default=None, ge=0)
+    rise_at_least: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "TriggerCondition":
+        if self.flag is None and self.total_at_least is None and self.rise_at_least is None:
+            raise ValueError("when: give flag, total_at_least or rise_at_least")
+        return self
+
+
+class TriggerRule(StrictModel):
+    """A data-point trigger on an instrument result."""
+
+    trigger_id: str
+    instrument: str
+    when: TriggerCondition
+    in_locs: list[LocCode] | None = None
+    action: TriggerAction
+    priority: Priority = Priority.URGENT
+    due_hours: PositiveInt
+
+
 class RoutingRule(StrictModel):
     """Which care-team roles hear about one event kind."""
 
@@ -104,6 +138,8 @@ class Policy(StrictModel):
     events: list[EventRule]
     aftercare: AftercarePolicy
     routing: list[RoutingRule]
+    instruments: InstrumentRegistry | None = None
+    triggers: list[TriggerRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
@@ -115,26 +151,54 @@ class Policy(StrictModel):
             _check_placement_rule(rule, phases, set(self.dimensions))
         if self.placement[-1].when:
             raise ValueError("placement: the last rule must match everything (empty 'when')")
-        if {r.kind for r in self.events} != set(ClinicalEventKind):
-            raise ValueError("events: every clinical event kind needs exactly one rule")
-        if len(self.events) != len(ClinicalEventKind):
-            raise ValueError("events: every clinical event kind needs exactly one rule")
-        routed = [r.event for r in self.routing]
-        if sorted(routed) != sorted(EventKind):
-            raise ValueError("routing: every event kind needs exactly one routing rule")
+        if len({r.kind for r in self.events}) != len(self.events):
+            raise ValueError("events: one rule per clinical event kind")
+        if len({r.event for r in self.routing}) != len(self.routing):
+            raise ValueError("routing: one rule per event kind")
+        self._check_triggers()
         return self
+
+    def _check_triggers(self) -> None:
+        for rule in self.triggers:
+            definition = self.instruments.get(rule.instrument) if self.instruments else None
+            if definition is None:
+                raise ValueError(
+                    f"triggers.{rule.trigger_id}: unknown instrument {rule.instrument!r}"
+                )
+            flags = {c.flag for c in definition.critical_items}
+            if rule.when.flag is not None and rule.when.flag not in flags:
+                raise ValueError(
+                    f"triggers.{rule.trigger_id}: {rule.instrument} has no flag {rule.when.flag!r}"
+                )
+            unknown = [c for c in rule.in_locs or [] if self.level(c) is None]
+            if unknown:
+                raise ValueError(
+                    f"triggers.{rule.trigger_id}: unknown level of care {unknown[0]!r}"
+                )
 
     def level(self, code: str) -> LevelOfCare | None:
         """The catalog entry for ``code``, if the program offers it."""
         return next((loc for loc in self.levels_of_care if loc.code == code), None)
 
+    def missing_rules(self) -> list[str]:
+        """Event kinds this policy has no rule for.
+
+        Checked when a policy file is loaded; a policy stored in a running journey stays valid
+        when the code later learns new kinds (they fall back to the defaults below).
+        """
+        missing = [f"events: no rule for {k}" for k in ClinicalEventKind if k not in
+                   {r.kind for r in self.events}]  # fmt: skip
+        routed = {r.event for r in self.routing}
+        return missing + [f"routing: no rule for {k}" for k in EventKind if k not in routed]
+
     def event_rule(self, kind: ClinicalEventKind) -> EventRule:
-        """The rule for one clinical event kind."""
-        return next(r for r in self.events if r.kind is kind)
+        """The rule for one clinical event kind (record only, if the policy predates it)."""
+        default = EventRule(kind=kind, priority=Priority.ROUTINE, opens_reassessment=False)
+        return next((r for r in self.events if r.kind is kind), default)
 
     def routing_rule(self, kind: EventKind) -> RoutingRule:
-        """The routing rule for one event kind."""
-        return next(r for r in self.routing if r.event is kind)
+        """The routing rule for one event kind (the primary only, if the policy predates it)."""
+        return next((r for r in self.routing if r.event is kind), RoutingRule(event=kind))
 
 
 def _check_placement_rule(

@@ -21,6 +21,16 @@ class AftercareState(StrictModel):
     missed: NonNegativeInt = 0
 
 
+class Measurement(StrictModel):
+    """A scored instrument kept in the journey for trends and rising-score triggers."""
+
+    code: str
+    total: NonNegativeInt
+    band: str
+    flags: list[str]
+    recorded_at: AwareDatetime
+
+
 class JourneyState(StrictModel):
     """Single source of truth of a journey inside its workflow."""
 
@@ -38,6 +48,7 @@ class JourneyState(StrictModel):
     next_review_due: AwareDatetime | None = None
     aftercare: AftercareState | None = None
     event_counts: dict[ClinicalEventKind, NonNegativeInt] = Field(default_factory=dict)
+    measurements: list[Measurement] = Field(default_factory=list)
     seq: NonNegativeInt = 0
     projected_seq: NonNegativeInt = 0
     outbox: list[JourneyEvent] = Field(default_factory=list)

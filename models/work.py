@@ -14,6 +14,7 @@ class TaskKind(StrEnum):
 
     COMPLETE_REASSESSMENT = "complete_reassessment"
     OUTREACH = "outreach"
+    SAFETY_FOLLOW_UP = "safety_follow_up"
 
 
 class TaskStatus(StrEnum):

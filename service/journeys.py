@@ -14,10 +14,12 @@ from temporalio.workflow import UpdateMethodMultiParam
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
+    CompleteTask,
     DecideTransition,
     Discharge,
     RecordAssessment,
     RecordCheckIn,
+    RecordInstrument,
     ReportEvent,
     RequestReassessment,
     RevisePlan,
@@ -111,6 +113,14 @@ class JourneyService:
     async def record_check_in(self, journey_id: str, cmd: RecordCheckIn) -> CommandResult:
         """Record an aftercare check-in."""
         return await self._update(journey_id, ClientJourneyWorkflow.record_check_in, cmd)
+
+    async def record_instrument(self, journey_id: str, cmd: RecordInstrument) -> CommandResult:
+        """Score an instrument; the result carries total, band and flags."""
+        return await self._update(journey_id, ClientJourneyWorkflow.record_instrument, cmd)
+
+    async def complete_task(self, journey_id: str, cmd: CompleteTask) -> CommandResult:
+        """Close a follow-up or outreach task."""
+        return await self._update(journey_id, ClientJourneyWorkflow.complete_task, cmd)
 
     async def discharge(self, journey_id: str, cmd: Discharge) -> CommandResult:
         """Discharge the client."""

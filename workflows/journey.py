@@ -9,17 +9,19 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.readmodel import ReadModelActivities
-    from clinical import commands, episode
+    from clinical import commands, episode, measures
     from clinical.errors import RuleViolation
     from clinical.journal import prune
     from clinical.timers import next_deadline, run_due_work
     from models.commands import (
         ChangeCareTeam,
         CommandResult,
+        CompleteTask,
         DecideTransition,
         Discharge,
         RecordAssessment,
         RecordCheckIn,
+        RecordInstrument,
         ReportEvent,
         RequestReassessment,
         RevisePlan,
@@ -199,6 +201,26 @@ class ClientJourneyWorkflow:
     @record_check_in.validator
     def _check_record_check_in(self, cmd: RecordCheckIn) -> None:
         self._validate(lambda: episode.check_record_check_in(self._state, cmd, workflow.now()))
+
+    @workflow.update
+    async def record_instrument(self, cmd: RecordInstrument) -> CommandResult:
+        """Score an instrument administration and fire the data-point triggers it meets."""
+        return await self._command(
+            lambda now: measures.apply_record_instrument(self._state, cmd, now)
+        )
+
+    @record_instrument.validator
+    def _check_record_instrument(self, cmd: RecordInstrument) -> None:
+        self._validate(lambda: measures.check_record_instrument(self._state, cmd))
+
+    @workflow.update
+    async def complete_task(self, cmd: CompleteTask) -> CommandResult:
+        """Close a follow-up or outreach task."""
+        return await self._command(lambda now: episode.apply_complete_task(self._state, cmd, now))
+
+    @complete_task.validator
+    def _check_complete_task(self, cmd: CompleteTask) -> None:
+        self._validate(lambda: episode.check_complete_task(self._state, cmd))
 
     @workflow.update
     async def discharge(self, cmd: Discharge) -> CommandResult:

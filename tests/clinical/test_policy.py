@@ -1,13 +1,15 @@
 """Policy loading and validation."""
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from clinical.instruments import REGISTRY_PATH
 from clinical.policy_loader import DEFAULT_POLICY_PATH, PolicyError, load_policy
 from models.journey import EventKind
-from models.policy import ClinicalEventKind
+from models.policy import ClinicalEventKind, Policy
 
 
 def _write(tmp_path: Path, data: object) -> Path:
@@ -74,4 +76,23 @@ def test_aftercare_check_ins_must_increase(tmp_path: Path) -> None:
     data = _default()
     data["aftercare"]["check_ins"] = ["P14D", "P7D"]  # type: ignore[index]
     with pytest.raises(PolicyError, match="check_ins"):
+        load_policy(_write(tmp_path, data))
+
+
+def test_a_stored_policy_older_than_the_code_still_loads_and_routes_to_the_primary() -> None:
+    data = _default()
+    data["routing"] = [r for r in data["routing"] if r["event"] != "trigger_fired"]  # type: ignore[attr-defined]
+    data["instruments"] = yaml.safe_load(REGISTRY_PATH.read_text())
+    # A journey's stored policy is read without the file-level completeness check ...
+    stored = Policy.model_validate_json(json.dumps(data))
+    rule = stored.routing_rule(EventKind.TRIGGER_FIRED)
+    assert (rule.roles, rule.primary) == ([], True)
+    # ... while loading that policy file for new journeys names what is missing.
+    assert stored.missing_rules() == ["routing: no rule for trigger_fired"]
+
+
+def test_trigger_on_an_unknown_flag_is_refused(tmp_path: Path) -> None:
+    data = _default()
+    data["triggers"][0]["when"] = {"flag": "no_such_flag"}  # type: ignore[index]
+    with pytest.raises(PolicyError, match="no flag 'no_such_flag'"):
         load_policy(_write(tmp_path, data))

@@ -1,0 +1,143 @@
+"""Data-point triggers on the time-skipping server: each opens the right work, once."""
+
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from models.clinical import ReassessmentTrigger
+from models.commands import CompleteTask, RecordInstrument
+from models.errors import RejectionCode
+from models.journey import Priority
+from models.work import TaskKind, TaskStatus
+from readmodel.queries import JourneyQueries
+from service.journeys import CommandRejectedError
+from tests.builders import PRIMARY, SUPERVISOR
+from tests.workflows.driver import JourneyDriver
+from worker import create_worker
+
+
+@pytest.fixture
+async def env(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping server with a real worker on a fresh task queue."""
+    async with create_worker(time_skipping_env.client, task_queue, sqlite_sessions):
+        yield time_skipping_env
+
+
+async def _record(j: JourneyDriver, code: str, answers: list[int]) -> None:
+    await j.service.record_instrument(
+        j.journey_id, RecordInstrument(code=code, answers=answers, recorded_by=PRIMARY)
+    )
+
+
+async def _in_treatment(env: WorkflowEnvironment, queue: str, journey_id: str) -> JourneyDriver:
+    j = await JourneyDriver.start(env, queue, journey_id)
+    await j.assess_and_accept(d5=3, d6=3)
+    return j
+
+
+async def test_phq9_item_9_opens_an_urgent_safety_task_and_alerts_the_team(
+    env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
+) -> None:
+    j = await _in_treatment(env, task_queue, "J-SAFETY")
+    await _record(j, "PHQ-9", [0, 0, 0, 0, 0, 0, 0, 0, 1])
+    state = await j.state()
+    safety = [t for t in state.tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP]
+    assert len(safety) == 1
+    assert safety[0].priority is Priority.URGENT
+    assert state.urgent
+    assert state.active_reassessment is None  # a low total alone opens no reassessment
+    for member in (SUPERVISOR, "dr-ames", "rn-baker", PRIMARY):
+        kinds = Counter(str(n.kind) for n in await queries.feed(member, limit=100))
+        assert kinds["trigger_fired"] == 1, member
+    assert Counter(str(n.kind) for n in await queries.feed("cm-diaz"))["trigger_fired"] == 0
+
+    await j.service.complete_task(
+        "J-SAFETY", CompleteTask(task_id=safety[0].task_id, completed_by=PRIMARY)
+    )
+    state = await j.state()
+    assert not state.urgent
+    assert [t.status for t in state.tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP] == [
+        TaskStatus.DONE
+    ]
+
+
+async def test_each_occurrence_fires_once_never_twice(
+    env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
+) -> None:
+    j = await _in_treatment(env, task_queue, "J-TWICE")
+    await _record(j, "PHQ-9", [0, 0, 0, 0, 0, 0, 0, 0, 2])
+    await _record(j, "PHQ-9", [0, 0, 0, 0, 0, 0, 0, 0, 0])
+    await _record(j, "PHQ-9", [0, 0, 0, 0, 0, 0, 0, 0, 1])
+    state = await j.state()
+    assert len([t for t in state.tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP]) == 2
+    timeline = await queries.get_timeline("J-TWICE")
+    assert timeline is not None
+    fired = [e for e in timeline.events if e.kind == "trigger_fired"]
+    assert len(fired) == 2
+
+
+async def test_severe_phq9_opens_a_data_point_reassessment(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    j = await _in_treatment(env, task_queue, "J-PHQ-SEVERE")
+    await _record(j, "PHQ-9", [3, 3, 3, 3, 2, 2, 2, 2, 0])
+    active = (await j.state()).active_reassessment
+    assert active is not None
+    assert active.trigger is ReassessmentTrigger.DATA_POINT
+    assert active.reason == "phq9-severe"
+
+
+async def test_severe_ciwa_fires_in_ambulatory_withdrawal_management_only(
+    env: WorkflowEnvironment, task_queue: str
+) -> None:
+    severe = [3, 3, 3, 2, 2, 2, 2, 1, 1, 0]  # 19
+    ambulatory = await JourneyDriver.start(env, task_queue, "J-CIWA-AMB")
+    await ambulatory.assess_and_accept(d1=2, d6=2)
+    assert (await ambulatory.state()).loc_code == "2-WM"
+    await _record(ambulatory, "CIWA-Ar", severe)
+    active = (await ambulatory.state()).active_reassessment
+    assert active is not None
+    assert (active.trigger, active.priority) == (ReassessmentTrigger.DATA_POINT, Priority.URGENT)
+
+    inpatient = await JourneyDriver.start(env, task_queue, "J-CIWA-INP")
+    await inpatient.assess_and_accept(d1=3, d2=2)
+    assert (await inpatient.state()).loc_code == "3.7-WM"
+    await _record(inpatient, "CIWA-Ar", severe)
+    assert (await inpatient.state()).active_reassessment is None
+
+
+async def test_rising_cows_opens_a_reassessment(env: WorkflowEnvironment, task_queue: str) -> None:
+    j = await JourneyDriver.start(env, task_queue, "J-COWS")
+    await j.assess_and_accept(d1=3)
+    await _record(j, "COWS", [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0])  # 5
+    assert (await j.state()).active_reassessment is None
+    await _record(j, "COWS", [2, 2, 1, 1, 2, 2, 2, 1, 1, 1, 0])  # 15: a rise of 10
+    active = (await j.state()).active_reassessment
+    assert active is not None
+    assert active.reason == "cows-rising"
+
+
+async def test_invalid_answers_change_nothing(env: WorkflowEnvironment, task_queue: str) -> None:
+    j = await _in_treatment(env, task_queue, "J-BAD-ANSWERS")
+    before = (await j.state()).model_dump()
+    for code, answers, rejection in (
+        ("PHQ-9", [0] * 8, RejectionCode.INVALID_ANSWERS),
+        ("GAD-7", [0, 0, 0, 9, 0, 0, 0], RejectionCode.INVALID_ANSWERS),
+        ("XYZ", [1], RejectionCode.UNKNOWN_INSTRUMENT),
+    ):
+        with pytest.raises(CommandRejectedError) as err:
+            await _record(j, code, answers)
+        assert err.value.code is rejection
+    with pytest.raises(CommandRejectedError) as done:
+        await j.service.complete_task(
+            "J-BAD-ANSWERS", CompleteTask(task_id="J-BAD-ANSWERS.T2", completed_by=PRIMARY)
+        )
+    assert done.value.code is RejectionCode.UNKNOWN_TASK
+    assert (await j.state()).model_dump() == before
