@@ -114,6 +114,13 @@ class DecisionRequest(Body):
     reassessment_id: OpaqueId | None = None
 
 
+class InstrumentRequest(Body):
+    """Item answers of one administration; total, band and flags are computed."""
+
+    code: ShortText
+    answers: list[int] = Field(min_length=1, max_length=40)
+
+
 class EventRequest(Body):
     """A clinical event."""
 

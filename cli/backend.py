@@ -38,6 +38,14 @@ class Backend(Protocol):
         """Report a clinical event."""
         ...
 
+    async def measure(self, journey: str, code: str, answers: list[int], by: str) -> CommandResult:
+        """Score an instrument."""
+        ...
+
+    async def complete_task(self, journey: str, task_id: str, by: str) -> CommandResult:
+        """Close a follow-up or outreach task."""
+        ...
+
     async def check_in(self, journey: str, by: str) -> CommandResult:
         """Record an aftercare check-in."""
         ...

@@ -53,6 +53,10 @@ def _report(result: CommandResult, journey_id: str) -> None:
         render.console.print(f"now: {result.phase} {result.loc_code or ''}".rstrip())
     if result.plan_version is not None:
         render.console.print(f"plan version: {result.plan_version}")
+    if result.instrument is not None:
+        scored = result.instrument
+        flags = f"; flags: {', '.join(scored.flags)}" if scored.flags else ""
+        render.console.print(f"{scored.code}: {scored.total} ({scored.band}){flags}")
 
 
 @app.command()
@@ -154,6 +158,45 @@ async def event(
     who = actor(by)
     async with backend(get_settings()) as journeys:
         _report(await journeys.event(journey, kind, who), journey)
+
+
+@app.command()
+@run
+async def measure(
+    journey: Journey,
+    code: Annotated[
+        str, typer.Argument(help="PHQ-9, GAD-7, AUDIT, AUDIT-C, DAST-10, CIWA-Ar, COWS, PCL-5.")
+    ],
+    answers: Annotated[str, typer.Option(help="Item answers in order, e.g. 0,1,2,0,1,0,0,1,0.")],
+    by: By = None,
+) -> None:
+    """Score an instrument; totals, bands and flags are computed and triggers fire."""
+    values = _parse_answers(answers)
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.measure(journey, code, values, who), journey)
+
+
+def _parse_answers(spec: str) -> list[int]:
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if not parts or not all(p.lstrip("-").isdigit() for p in parts):
+        raise typer.BadParameter(
+            f"{spec!r}: expected integers separated by commas", param_hint="--answers"
+        )
+    return [int(p) for p in parts]
+
+
+@app.command()
+@run
+async def done(
+    journey: Journey,
+    task_id: Annotated[str, typer.Argument(help="Task id from journeys show.")],
+    by: By = None,
+) -> None:
+    """Close a follow-up or outreach task."""
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.complete_task(journey, task_id, who), journey)
 
 
 @app.command("check-in")

@@ -9,10 +9,12 @@ from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
+    CompleteTask,
     DecideTransition,
     Discharge,
     RecordAssessment,
     RecordCheckIn,
+    RecordInstrument,
     ReportEvent,
     RequestReassessment,
     RevisePlan,
@@ -80,6 +82,16 @@ class DirectBackend:
     async def event(self, journey: str, kind: ClinicalEventKind, by: str) -> CommandResult:
         """Report a clinical event."""
         return await self._journeys.report_event(journey, ReportEvent(kind=kind, reported_by=by))
+
+    async def measure(self, journey: str, code: str, answers: list[int], by: str) -> CommandResult:
+        """Score an instrument in the journey."""
+        cmd = RecordInstrument(code=code, answers=answers, recorded_by=by)
+        return await self._journeys.record_instrument(journey, cmd)
+
+    async def complete_task(self, journey: str, task_id: str, by: str) -> CommandResult:
+        """Close a task."""
+        cmd = CompleteTask(task_id=task_id, completed_by=by)
+        return await self._journeys.complete_task(journey, cmd)
 
     async def check_in(self, journey: str, by: str) -> CommandResult:
         """Record an aftercare check-in."""

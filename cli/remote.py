@@ -76,6 +76,16 @@ class RemoteBackend:
         """POST /journeys/{id}/events."""
         return await self._command("POST", f"/journeys/{journey}/events", {"kind": kind.value})
 
+    async def measure(self, journey: str, code: str, answers: list[int], by: str) -> CommandResult:
+        """POST /journeys/{id}/instruments."""
+        body = {"code": code, "answers": answers}
+        return await self._command("POST", f"/journeys/{journey}/instruments", body)
+
+    async def complete_task(self, journey: str, task_id: str, by: str) -> CommandResult:
+        """POST /journeys/{id}/tasks/{task_id}/complete."""
+        path = f"/journeys/{journey}/tasks/{task_id}/complete"
+        return CommandResult.model_validate_json(_dump(await self._call("POST", path)))
+
     async def check_in(self, journey: str, by: str) -> CommandResult:
         """POST /journeys/{id}/check-ins."""
         return CommandResult.model_validate_json(

@@ -1,6 +1,8 @@
 """Staff commands on one journey; the actor is always the authenticated staff member."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from api.deps import Audited, Services
 from api.schemas import (
@@ -9,6 +11,7 @@ from api.schemas import (
     DecisionRequest,
     DischargeRequest,
     EventRequest,
+    InstrumentRequest,
     PlanRequest,
     ReassessmentRequest,
     to_goals,
@@ -18,10 +21,12 @@ from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
+    CompleteTask,
     DecideTransition,
     Discharge,
     RecordAssessment,
     RecordCheckIn,
+    RecordInstrument,
     ReportEvent,
     RequestReassessment,
     RevisePlan,
@@ -87,6 +92,27 @@ async def report_event(
     """Report a clinical event."""
     cmd = ReportEvent(kind=body.kind, reported_by=audit.staff.staff_id)
     return await services.journeys.report_event(journey_id, cmd)
+
+
+@router.post("/instruments")
+async def record_instrument(
+    journey_id: str, body: InstrumentRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Score an instrument (PHQ-9, GAD-7, AUDIT, AUDIT-C, DAST-10, CIWA-Ar, COWS, PCL-5)."""
+    cmd = RecordInstrument(code=body.code, answers=body.answers, recorded_by=audit.staff.staff_id)
+    return await services.journeys.record_instrument(journey_id, cmd)
+
+
+@router.post("/tasks/{task_id}/complete")
+async def complete_task(
+    journey_id: str,
+    task_id: Annotated[str, Path(max_length=64)],
+    services: Services,
+    audit: Audited,
+) -> CommandResult:
+    """Close a follow-up or outreach task."""
+    cmd = CompleteTask(task_id=task_id, completed_by=audit.staff.staff_id)
+    return await services.journeys.complete_task(journey_id, cmd)
 
 
 @router.post("/check-ins")

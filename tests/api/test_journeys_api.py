@@ -170,3 +170,36 @@ async def test_health(api: ApiStack) -> None:
         answer = await http.get("/health")
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok", "temporal": True, "read_model": True}
+
+
+async def test_instruments_fire_triggers_and_tasks_complete(api: ApiStack) -> None:
+    await _create(api, "J-API-INSTR")
+    async with api.client("th-chen") as http:
+        await http.post("/journeys/J-API-INSTR/assessments", json={"dimensions": RATINGS})
+        await http.post("/journeys/J-API-INSTR/decisions", json={"accept": True})
+        answers = [0, 0, 0, 0, 0, 0, 0, 0, 2]
+        scored = await http.post(
+            "/journeys/J-API-INSTR/instruments", json={"code": "PHQ-9", "answers": answers}
+        )
+        assert scored.status_code == 200, scored.text
+        result = scored.json()["instrument"]
+        assert (result["total"], result["band"], result["flags"]) == (
+            2,
+            "minimal",
+            ["self_harm_risk"],
+        )
+        live = (await http.get("/journeys/J-API-INSTR")).json()["live"]
+        assert live["urgent"] is True
+        bad = await http.post(
+            "/journeys/J-API-INSTR/instruments", json={"code": "PHQ-9", "answers": [5] * 9}
+        )
+        assert bad.status_code == 409
+        assert bad.json()["code"] == "invalid_answers"
+        detail = (await http.get("/journeys/J-API-INSTR")).json()
+        task = next(t for t in detail["timeline"]["tasks"] if t["kind"] == "safety_follow_up")
+        done = await http.post(f"/journeys/J-API-INSTR/tasks/{task['task_id']}/complete")
+        assert done.json()["message"] == "task completed"
+        again = await http.post(f"/journeys/J-API-INSTR/tasks/{task['task_id']}/complete")
+        assert again.status_code == 409
+        assert again.json()["code"] == "unknown_task"
+        assert (await http.get("/journeys/J-API-INSTR")).json()["live"]["urgent"] is False

@@ -147,6 +147,20 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     ] == [journey]
     assert as_json(journeys(env, "list", "--member", "nobody", "--json")) == []
 
+    measured = journeys(env, "measure", journey, "PHQ-9", "--answers", "0,0,0,0,0,0,0,0,1",
+                        "--by", "th-chen")  # fmt: skip
+    assert "PHQ-9: 1 (minimal); flags: self_harm_risk" in measured.stdout
+    tasks = as_json(journeys(env, "show", journey, "--json"))["timeline"]["tasks"]
+    safety = next(t for t in tasks if t["kind"] == "safety_follow_up" and t["status"] == "open")
+    assert (
+        "task completed"
+        in journeys(env, "done", journey, safety["task_id"], "--by", "th-chen").stdout
+    )
+    bad = journeys(
+        env, "measure", journey, "PHQ-9", "--answers", "0,1", "--by", "th-chen", ok=False
+    )
+    assert bad.returncode == 3
+    assert "invalid_answers" in bad.stderr
     journeys(env, "event", journey, "positive_screen", "--by", "cm-diaz")
     journeys(
         env, "assess", journey, "--ratings", "d1=0,d2=0,d3=0,d4=0,d5=0,d6=0", "--by", "th-chen"
@@ -199,7 +213,7 @@ def test_bad_input_gives_one_line_errors(stack: dict[str, str]) -> None:
     assert "d1: Input should be less than or equal to 4" in out_of_range.stderr
     help_text = journeys(env, "--help").stdout
     for command in ("up", "start", "assess", "decide", "event", "discharge", "show", "list",
-                    "feed", "demo"):  # fmt: skip
+                    "feed", "demo", "measure", "done", "api", "check"):  # fmt: skip
         assert command in help_text
         assert journeys(env, command, "--help").returncode == 0
 
