@@ -21,6 +21,7 @@ from models.commands import (
     DecideTransition,
     Discharge,
     RecordAssessment,
+    RecordInstrument,
     ReportEvent,
     RequestReassessment,
 )
@@ -146,6 +147,9 @@ async def journey_page(
         dimensions=state.policy.dimensions,
         levels=[loc.code for loc in state.policy.levels_of_care],
         event_kinds=[k.value for k in ClinicalEventKind],
+        instruments=[i.code for i in state.policy.instruments.instruments]
+        if state.policy.instruments
+        else [],
         discharge_reasons=[d.value for d in DischargeReason],
     )
 
@@ -171,7 +175,8 @@ async def _act(
         await services.access.record(staff.staff_id, action, journey_id, "invalid")
         return RedirectResponse(f"{where}?error=" + quote(str(exc).splitlines()[0]), 303)
     await services.access.record(staff.staff_id, action, journey_id, "ok")
-    return RedirectResponse(f"{where}?message=" + quote(result.message.capitalize()), 303)
+    message = result.message[:1].upper() + result.message[1:]
+    return RedirectResponse(f"{where}?message=" + quote(message), 303)
 
 
 @router.post("/ui/journeys/{journey_id}/assess")
@@ -222,6 +227,30 @@ async def decide_form(
         return await services.journeys.decide(journey_id, cmd)
 
     return await _act(services, staff, journey_id, "POST /ui/journeys/decide", run)
+
+
+@router.post("/ui/journeys/{journey_id}/measure")
+async def measure_form(
+    journey_id: str,
+    services: Services,
+    staff: PageStaff,
+    code: Annotated[str, Form(max_length=16)],
+    answers: Annotated[str, Form(max_length=200)],
+) -> Response:
+    """Score an instrument from comma-separated item answers."""
+
+    async def run() -> CommandResult:
+        values = [int(a) for a in answers.replace(" ", "").split(",") if a]
+        cmd = RecordInstrument(code=code, answers=values, recorded_by=staff.staff_id)
+        result = await services.journeys.record_instrument(journey_id, cmd)
+        scored = result.instrument
+        if scored is not None:
+            flags = f", flags: {', '.join(scored.flags)}" if scored.flags else ""
+            message = f"{scored.code} scored {scored.total} ({scored.band}{flags})"
+            result = result.model_copy(update={"message": message})
+        return result
+
+    return await _act(services, staff, journey_id, "POST /ui/journeys/measure", run)
 
 
 @router.post("/ui/journeys/{journey_id}/event")

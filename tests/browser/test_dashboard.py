@@ -141,6 +141,14 @@ async def test_staff_follow_and_change_a_journey_in_the_browser(site: Site) -> N
         await expect(page.get_by_role("status")).to_contain_text("Decision recorded")
         await expect(page.get_by_test_id("phase")).to_have_text("withdrawal_management")
         await expect(page.get_by_test_id("loc")).to_have_text("3.7-WM")
+        measure = page.get_by_role("form", name="Record instrument")
+        await measure.locator("select[name=code]").select_option("PHQ-9")
+        await measure.locator("input[name=answers]").fill("1,1,1,1,1,1,1,1,1")
+        await measure.get_by_role("button").click()
+        await expect(page.get_by_role("status")).to_contain_text(
+            "PHQ-9 scored 9 (mild, flags: self_harm_risk)"
+        )
+        await expect(page.get_by_role("region", name="Tasks")).to_contain_text("safety follow up")
         await page.screenshot(path=str(ARTIFACTS / "journey.png"), full_page=True)
 
         # A second request while one is open is refused, says why, and changes nothing.
