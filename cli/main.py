@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from cli import check, commands, demo, staff, up, views
+from cli import check, commands, demo, policy, staff, up, views
 from cli.context import remote
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ def global_options(
 
 
 app.add_typer(staff.app, name="staff")
+app.add_typer(policy.app, name="policy")
 
 
 def main() -> None:

@@ -100,6 +100,25 @@ class Discharge(StrictModel):
     reason: DischargeReason
 
 
+class MigratePolicy(StrictModel):
+    """Move a running journey to another policy version (after a reviewed dry run)."""
+
+    policy: Policy
+    migrated_by: OpaqueId
+    reason: ShortText
+
+
+class MigrationPlan(StrictModel):
+    """What a policy migration would change for one journey; ``blocked`` says why it cannot."""
+
+    journey_id: JourneyId
+    from_version: str
+    to_version: str
+    changes: list[str]
+    blocked: str | None = None
+    next_review_due: AwareDatetime | None = None
+
+
 class CommandResult(StrictModel):
     """What an accepted command did."""
 

@@ -28,3 +28,4 @@ class RejectionCode(StrEnum):
     UNKNOWN_INSTRUMENT = "unknown_instrument"
     INVALID_ANSWERS = "invalid_answers"
     UNKNOWN_TASK = "unknown_task"
+    MIGRATION_BLOCKED = "migration_blocked"

@@ -76,6 +76,7 @@ class EventKind(StrEnum):
     INSTRUMENT_RECORDED = "instrument_recorded"
     TRIGGER_FIRED = "trigger_fired"
     TASK_COMPLETED = "task_completed"
+    POLICY_MIGRATED = "policy_migrated"
     CHECK_IN_RECORDED = "check_in_recorded"
     CHECK_IN_MISSED = "check_in_missed"
     JOURNEY_COMPLETED = "journey_completed"

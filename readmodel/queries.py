@@ -43,6 +43,11 @@ class JourneyQueries:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory (for repositories sharing the database)."""
+        return self._sessions
+
     async def list_journeys(
         self,
         *,

@@ -17,6 +17,8 @@ from models.commands import (
     CompleteTask,
     DecideTransition,
     Discharge,
+    MigratePolicy,
+    MigrationPlan,
     RecordAssessment,
     RecordCheckIn,
     RecordInstrument,
@@ -26,6 +28,7 @@ from models.commands import (
     StartJourney,
 )
 from models.errors import COMMAND_REJECTED, RejectionCode
+from models.policy import Policy
 from models.state import JourneyInput, JourneyState
 from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
@@ -121,6 +124,19 @@ class JourneyService:
     async def complete_task(self, journey_id: str, cmd: CompleteTask) -> CommandResult:
         """Close a follow-up or outreach task."""
         return await self._update(journey_id, ClientJourneyWorkflow.complete_task, cmd)
+
+    async def preview_migration(self, journey_id: str, target: Policy) -> MigrationPlan:
+        """Dry run of a policy migration (a query; nothing changes)."""
+        try:
+            return await self._handle(journey_id).query(
+                ClientJourneyWorkflow.preview_migration, target
+            )
+        except RPCError as exc:
+            raise _translate_rpc(journey_id, exc) from None
+
+    async def migrate_policy(self, journey_id: str, cmd: MigratePolicy) -> CommandResult:
+        """Move the journey to another policy version."""
+        return await self._update(journey_id, ClientJourneyWorkflow.migrate_policy, cmd)
 
     async def discharge(self, journey_id: str, cmd: Discharge) -> CommandResult:
         """Discharge the client."""

@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.readmodel import ReadModelActivities
-    from clinical import commands, episode, measures
+    from clinical import commands, episode, measures, migration
     from clinical.errors import RuleViolation
     from clinical.journal import prune
     from clinical.timers import next_deadline, run_due_work
@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
         CompleteTask,
         DecideTransition,
         Discharge,
+        MigratePolicy,
+        MigrationPlan,
         RecordAssessment,
         RecordCheckIn,
         RecordInstrument,
@@ -27,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         RevisePlan,
     )
     from models.errors import COMMAND_REJECTED
+    from models.policy import Policy
     from models.state import JourneyInput, JourneyState
     from workflows import search
     from workflows.projection import build_batch
@@ -221,6 +224,22 @@ class ClientJourneyWorkflow:
     @complete_task.validator
     def _check_complete_task(self, cmd: CompleteTask) -> None:
         self._validate(lambda: episode.check_complete_task(self._state, cmd))
+
+    @workflow.query
+    def preview_migration(self, target: Policy) -> MigrationPlan:
+        """What moving to ``target`` would change (a dry run; nothing changes)."""
+        return migration.plan_migration(self._state, target)
+
+    @workflow.update
+    async def migrate_policy(self, cmd: MigratePolicy) -> CommandResult:
+        """Move the journey to another policy version."""
+        return await self._command(
+            lambda now: migration.apply_migrate_policy(self._state, cmd, now)
+        )
+
+    @migrate_policy.validator
+    def _check_migrate_policy(self, cmd: MigratePolicy) -> None:
+        self._validate(lambda: migration.check_migrate_policy(self._state, cmd))
 
     @workflow.update
     async def discharge(self, cmd: Discharge) -> CommandResult:

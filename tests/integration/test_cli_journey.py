@@ -161,6 +161,7 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     )
     assert bad.returncode == 3
     assert "invalid_answers" in bad.stderr
+    _migrate_policy(env, journey)
     journeys(env, "event", journey, "positive_screen", "--by", "cm-diaz")
     journeys(
         env, "assess", journey, "--ratings", "d1=0,d2=0,d3=0,d4=0,d5=0,d6=0", "--by", "th-chen"
@@ -193,6 +194,28 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     assert refused.returncode == 3
     assert "journey_closed" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def _migrate_policy(env: dict[str, str], journey: str) -> None:
+    """Dry run, then apply, a policy migration of the running journey."""
+    data = yaml.safe_load(Path(env["JOURNEYS_POLICY_PATH"]).read_text())
+    data["version"] = "test-v2"
+    newer = Path(env["JOURNEYS_DATA_DIR"]) / "policy-v2.yaml"
+    newer.write_text(yaml.safe_dump(data))
+    assert "test-v2" in journeys(env, "policy", "check", str(newer)).stdout
+    args = ["policy", "migrate", "--to", str(newer), "--journey", journey,
+            "--reason", "program update", "--by", "sv-gray"]  # fmt: skip
+    dry = as_json(journeys(env, *args, "--json"))
+    assert [(p["journey_id"], p["to_version"], p["blocked"]) for p in dry] == [
+        (journey, "default@test-v2", None)
+    ]
+    assert as_json(journeys(env, "show", journey, "--json"))["state"]["policy_version"].endswith(
+        "test-short-aftercare"
+    )
+    assert "migrated 1 of 1" in journeys(env, *args, "--apply").stdout
+    assert as_json(journeys(env, "show", journey, "--json"))["state"]["policy_version"] == (
+        "default@test-v2"
+    )
 
 
 def test_bad_input_gives_one_line_errors(stack: dict[str, str]) -> None:

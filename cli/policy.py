@@ -1,0 +1,128 @@
+"""``journeys policy``: check a policy file, and migrate running journeys to it."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import render
+from cli.context import journey_service, read_model
+from cli.errors import fail, run
+from clinical.policy_loader import load_policy
+from models.commands import MigratePolicy, MigrationPlan
+from models.journey import Phase
+from models.policy import Policy
+from readmodel.access import AccessRepository
+from readmodel.queries import JourneyQueries
+from runtime.settings import get_settings
+from service.journeys import CommandRejectedError, JourneyService
+
+app = typer.Typer(
+    help="Program policies: validate a file, migrate running journeys.", no_args_is_help=True
+)
+OPEN_PHASES = [Phase.INTAKE, Phase.WITHDRAWAL_MANAGEMENT, Phase.TREATMENT, Phase.AFTERCARE]
+PAGE = 500
+
+
+@app.command("check")
+def check(path: Annotated[Path, typer.Argument(help="Policy file (YAML).")]) -> None:
+    """Validate a policy file and print its version."""
+    policy = run(_load)(path)
+    levels, triggers = len(policy.levels_of_care), len(policy.triggers)
+    render.console.print(
+        f"ok  {policy.policy_id}@{policy.version}: {levels} levels of care, {triggers} triggers"
+    )
+
+
+async def _load(path: Path) -> Policy:
+    return load_policy(path)
+
+
+@app.command("migrate")
+@run
+async def migrate(
+    to: Annotated[Path, typer.Option("--to", help="The new policy file.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded on every migrated journey).")],
+    by: Annotated[str, typer.Option("--by", help="Staff id of the person migrating.")],
+    journey: Annotated[
+        list[str] | None, typer.Option("--journey", help="A journey to migrate (repeat).")
+    ] = None,
+    all_open: Annotated[bool, typer.Option("--all-open", help="Every open journey.")] = False,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Apply; without it nothing changes (dry run).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plans as JSON.")] = False,
+) -> None:
+    """Show what moving journeys to a new policy changes; with --apply, move them (audited)."""
+    if bool(journey) == all_open:
+        raise typer.BadParameter("give --journey (repeatable) or --all-open")
+    target = load_policy(to)
+    settings = get_settings()
+    async with journey_service(settings) as journeys, read_model(settings) as queries:
+        ids = list(journey or []) or await _open_journeys(queries)
+        plans = [await journeys.preview_migration(j, target) for j in ids]
+        if as_json:
+            render.print_json(plans)
+        else:
+            _print(plans, apply)
+        if not apply:
+            return
+        access = AccessRepository(queries.sessions)
+        moved = await _apply(
+            journeys, access, plans, MigratePolicy(policy=target, migrated_by=by, reason=reason)
+        )
+    render.console.print(
+        f"migrated {moved} of {len(plans)} journeys to {target.policy_id}@{target.version}"
+    )
+    if moved < len([p for p in plans if p.blocked is None]):
+        raise fail("some migrations were refused; see above")
+
+
+async def _open_journeys(queries: JourneyQueries) -> list[str]:
+    ids: list[str] = []
+    for phase in OPEN_PHASES:
+        offset = 0
+        while True:
+            rows = await queries.list_journeys(phase=phase, limit=PAGE, offset=offset)
+            ids += [r.journey_id for r in rows]
+            if len(rows) < PAGE:
+                break
+            offset += PAGE
+    return ids
+
+
+async def _apply(
+    journeys: JourneyService,
+    access: AccessRepository,
+    plans: list[MigrationPlan],
+    cmd: MigratePolicy,
+) -> int:
+    moved = 0
+    for plan in plans:
+        if plan.blocked is not None:
+            continue
+        try:
+            await journeys.migrate_policy(plan.journey_id, cmd)
+        except CommandRejectedError as exc:
+            render.console.print(f"[red]{plan.journey_id}: refused: {exc.message}[/red]")
+            await access.record(cmd.migrated_by, "policy.migrate", plan.journey_id, "rejected")
+            continue
+        await access.record(cmd.migrated_by, "policy.migrate", plan.journey_id, "ok")
+        moved += 1
+    return moved
+
+
+def _print(plans: list[MigrationPlan], apply: bool) -> None:
+    title = "Policy migration" + ("" if apply else " (dry run: nothing changes without --apply)")
+    rows = [
+        {
+            "journey_id": p.journey_id,
+            "from": p.from_version,
+            "to": p.to_version,
+            "changes": "; ".join(p.changes) or "none",
+            "next_review_due": p.next_review_due,
+            "blocked": p.blocked,
+        }
+        for p in plans
+    ]
+    render.table(title, ["journey_id", "from", "to", "changes", "next_review_due", "blocked"], rows)

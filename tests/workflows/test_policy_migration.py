@@ -1,0 +1,99 @@
+"""Migrating running journeys to a new policy version: dry run, apply, nothing else touched."""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from models.clinical import ReassessmentTrigger
+from models.commands import MigratePolicy
+from models.errors import RejectionCode
+from models.journey import EventKind
+from models.policy import Policy
+from readmodel.queries import JourneyQueries
+from service.journeys import CommandRejectedError
+from tests.builders import SUPERVISOR, policy
+from tests.workflows.driver import JourneyDriver
+from worker import create_worker
+
+
+def _v2() -> Policy:
+    """The default policy with weekly residential reviews every 5 days and no 3.1 level."""
+    data = policy().model_dump(mode="json")
+    data["version"] = "2026.2"
+    for level in data["levels_of_care"]:
+        if level["code"] == "3.5":
+            level["review_interval_days"] = 5
+    data["levels_of_care"] = [lv for lv in data["levels_of_care"] if lv["code"] != "3.1"]
+    data["placement"] = [r for r in data["placement"] if r.get("loc_code") != "3.1"]
+    data["triggers"].append(
+        {"trigger_id": "gad7-severe", "instrument": "GAD-7", "when": {"total_at_least": 15},
+         "action": "open_reassessment", "priority": "routine", "due_hours": 72}
+    )  # fmt: skip
+    return Policy.model_validate_json(json.dumps(data))
+
+
+@pytest.fixture
+async def env(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping server with a real worker on a fresh task queue."""
+    async with create_worker(time_skipping_env.client, task_queue, sqlite_sessions):
+        yield time_skipping_env
+
+
+async def test_dry_run_then_apply_moves_only_the_chosen_journeys(
+    env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
+) -> None:
+    v2 = _v2()
+    chosen = await JourneyDriver.start(env, task_queue, "J-MIG-1")
+    await chosen.assess_and_accept(d5=3, d6=3)
+    left_alone = await JourneyDriver.start(env, task_queue, "J-MIG-2")
+    await left_alone.assess_and_accept(d5=3, d6=3)
+    stuck = await JourneyDriver.start(env, task_queue, "J-MIG-3")
+    await stuck.assess_and_accept(d6=3)
+    assert (await stuck.state()).loc_code == "3.1"
+
+    before = await chosen.state()
+    plan = await chosen.service.preview_migration("J-MIG-1", v2)
+    assert (plan.from_version, plan.to_version) == ("default@2026.1", "default@2026.2")
+    assert "review interval at 3.5: 7 -> 5 days" in plan.changes
+    assert "trigger added: gad7-severe" in plan.changes
+    assert before.next_review_due is not None
+    assert plan.next_review_due == before.next_review_due - timedelta(days=2)
+    assert (await chosen.state()) == before  # the dry run changed nothing
+
+    blocked = await stuck.service.preview_migration("J-MIG-3", v2)
+    assert blocked.blocked == "level of care 3.1 is not in default@2026.2"
+    cmd = MigratePolicy(policy=v2, migrated_by=SUPERVISOR, reason="state rule change")
+    with pytest.raises(CommandRejectedError) as err:
+        await stuck.service.migrate_policy("J-MIG-3", cmd)
+    assert err.value.code is RejectionCode.MIGRATION_BLOCKED
+
+    await chosen.service.migrate_policy("J-MIG-1", cmd)
+    after = await chosen.state()
+    assert after.policy.version == "2026.2"
+    assert after.next_review_due == plan.next_review_due
+    assert (await left_alone.state()).policy.version == "2026.1"
+    assert (await stuck.state()).policy.version == "2026.1"
+
+    # The new interval is the one that now schedules the review.
+    await chosen.sleep(days=5, minutes=1)
+    active = (await chosen.state()).active_reassessment
+    assert active is not None
+    assert active.trigger is ReassessmentTrigger.SCHEDULE
+    assert (await left_alone.state()).active_reassessment is None
+
+    timeline = await queries.get_timeline("J-MIG-1")
+    assert timeline is not None
+    migrated = [e for e in timeline.events if e.kind is EventKind.POLICY_MIGRATED]
+    assert len(migrated) == 1
+    assert migrated[0].refs == {"from": "default@2026.1", "to": "default@2026.2", "by": SUPERVISOR}
+    assert timeline.summary.policy_version == "default@2026.2"
+    again = await chosen.service.preview_migration("J-MIG-1", v2)
+    assert again.blocked == "already on this version"
