@@ -194,4 +194,5 @@ def finish(state: JourneyState, phase: Phase, reason: str, by: str, now: datetim
     state.segments[-1].ended_at = now
     state.next_review_due = None
     state.aftercare = None
+    state.monitoring_due = {}
     state.ended_at = now

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from clinical import journal
+from clinical import journal, monitoring
 from clinical.commands import check_open
 from clinical.errors import RuleViolation
 from clinical.instruments import score
@@ -77,6 +77,7 @@ def apply_record_instrument(
         f"{result.code} recorded: {result.total} ({result.band.replace('_', ' ')})",
         refs={"instrument": result.code, "total": str(result.total)},
     )
+    monitoring.recorded(state, result.code, now)
     for rule in fired_triggers(state.policy.triggers, state.loc_code, previous, result):
         _fire(state, rule, now)
     return CommandResult(seq=event.seq, message="instrument recorded", instrument=result)

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from clinical import journal
+from clinical import journal, monitoring
 from clinical.episode import finish
 from clinical.schedule import aftercare_ends, check_in_due, check_in_missed_at
 from models.clinical import ReassessmentTrigger
@@ -23,6 +23,9 @@ def next_deadline(state: JourneyState) -> datetime | None:
         candidates.append(state.next_review_due)
     if active is not None and not active.escalated:
         candidates.append(active.due_at)
+    monitoring_miss = monitoring.next_miss(state)
+    if monitoring_miss is not None:
+        candidates.append(monitoring_miss)
     if state.aftercare is not None:
         missed_at = check_in_missed_at(state.policy, state.aftercare)
         if missed_at is not None:
@@ -35,7 +38,14 @@ def next_deadline(state: JourneyState) -> datetime | None:
 def run_due_work(state: JourneyState, now: datetime) -> bool:
     """Do everything due at ``now``; True when the state changed."""
     changed = False
-    for step in (_open_scheduled_review, _escalate_overdue, _miss_check_ins, _complete_aftercare):
+    steps = (
+        _open_scheduled_review,
+        _escalate_overdue,
+        monitoring.miss_due_checks,
+        _miss_check_ins,
+        _complete_aftercare,
+    )
+    for step in steps:
         if state.phase.is_open:
             changed = step(state, now) or changed
     return changed

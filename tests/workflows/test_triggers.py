@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from models.clinical import ReassessmentTrigger
-from models.commands import CompleteTask, RecordInstrument
+from models.commands import CompleteTask, RecordInstrument, RequestReassessment
 from models.errors import RejectionCode
 from models.journey import Priority
 from models.work import TaskKind, TaskStatus
@@ -141,3 +141,49 @@ async def test_invalid_answers_change_nothing(env: WorkflowEnvironment, task_que
         )
     assert done.value.code is RejectionCode.UNKNOWN_TASK
     assert (await j.state()).model_dump() == before
+
+
+async def test_withdrawal_monitoring_opens_collection_work_once_per_missed_check(
+    env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
+) -> None:
+    j = await JourneyDriver.start(env, task_queue, "J-MONITOR")
+    await j.assess_and_accept(d1=3, d2=2)
+    assert (await j.state()).loc_code == "3.7-WM"
+    await j.sleep(hours=10)
+    assert (await j.state()).monitoring_due == {}  # no schedule until a scale is chosen
+
+    ciwa = [2, 2, 1, 1, 1, 1, 1, 1, 1, 1]  # 12: moderate
+    await _record(j, "CIWA-Ar", ciwa)
+    await j.sleep(hours=5, minutes=1)  # due after 4 h, missed after the 1 h grace
+    state = await j.state()
+    collect = [t for t in state.tasks if t.kind is TaskKind.COLLECT_INSTRUMENT]
+    assert [(t.owner, t.status, t.priority) for t in collect] == [
+        ("rn-baker", TaskStatus.OPEN, Priority.URGENT)
+    ]
+    await _record(j, "CIWA-Ar", ciwa)  # collected: the task closes, the schedule restarts
+    state = await j.state()
+    assert [t.status for t in state.tasks if t.kind is TaskKind.COLLECT_INSTRUMENT] == [
+        TaskStatus.DONE
+    ]
+    await j.sleep(hours=3)
+    await _record(j, "CIWA-Ar", ciwa)  # on time: nothing missed
+    await j.sleep(hours=5, minutes=1)  # missed again: a second, separate occurrence
+
+    await j.service.request_reassessment(
+        "J-MONITOR", RequestReassessment(requested_by=PRIMARY, reason="withdrawal resolved")
+    )
+    await j.assess_and_accept(d5=3, d6=3)  # a level-of-care change ends the schedule
+    await j.sleep(hours=30)
+    timeline = await queries.get_timeline("J-MONITOR")
+    assert timeline is not None
+    missed = [e for e in timeline.events if e.kind == "monitoring_missed"]
+    assert len(missed) == 2
+    nurse = Counter(str(n.kind) for n in await queries.feed("rn-baker", limit=200))
+    assert nurse["monitoring_missed"] == 2
+    state = await j.state()
+    assert state.monitoring_due == {}
+    assert not [
+        t
+        for t in state.tasks
+        if t.status is TaskStatus.OPEN and t.kind is TaskKind.COLLECT_INSTRUMENT
+    ]
