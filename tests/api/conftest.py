@@ -1,6 +1,5 @@
 """The API in-process over a real dev server, a real worker and a SQLite read model."""
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -10,13 +9,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.services import ApiServices
-from readmodel.access import AccessRepository, StaffRole
-from readmodel.db import create_engine, sessionmaker
-from readmodel.migrate import migrate
-from readmodel.queries import JourneyQueries
-from service.journeys import JourneyService
-from tests.builders import policy
-from worker import create_worker
+from readmodel.access import StaffRole
+from tests.stack import api_services
 
 STAFF = {
     "th-chen": StaffRole.CLINICIAN,
@@ -48,22 +42,9 @@ async def api(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ApiStack]:
     """The API over a fresh read model and task queue, with a running worker."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('api') / 'journeys.db'}"
-    await migrate(url)
-    engine = create_engine(url)
-    sessions = sessionmaker(engine)
-    queue = f"api-{uuid.uuid4().hex[:8]}"
-    access = AccessRepository(sessions)
-    tokens = {staff: await access.add_staff(staff, role) for staff, role in STAFF.items()}
-    services = ApiServices(
-        journeys=JourneyService(dev_env.client, queue),
-        queries=JourneyQueries(sessions),
-        access=access,
-        policy=policy(),
-    )
-    async with create_worker(dev_env.client, queue, sessions):
+    async with api_services(dev_env, tmp_path_factory.mktemp("api")) as services:
+        tokens = {s: await services.access.add_staff(s, role) for s, role in STAFF.items()}
         yield ApiStack(create_app(services), services, tokens)
-    await engine.dispose()
 
 
 TEAM = {

@@ -2,7 +2,6 @@
 
 import asyncio
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +15,10 @@ from api.services import ApiServices
 from models.clinical import AssessmentKind
 from models.commands import DecideTransition, RecordAssessment, ReportEvent, StartJourney
 from models.policy import ClinicalEventKind
-from readmodel.access import AccessRepository, StaffRole
-from readmodel.db import create_engine, sessionmaker
-from readmodel.migrate import migrate
-from readmodel.queries import JourneyQueries
-from service.journeys import JourneyService
+from readmodel.access import StaffRole
 from tests.builders import policy, ratings, team
 from tests.serving import served
-from worker import create_worker
+from tests.stack import api_services
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -47,23 +42,11 @@ class Site:
 async def site(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Site]:
-    """The app served by uvicorn on 127.0.0.1, a worker, and a seeded journey."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('ui') / 'journeys.db'}"
-    await migrate(url)
-    engine = create_engine(url)
-    sessions = sessionmaker(engine)
-    queue = f"ui-{uuid.uuid4().hex[:8]}"
-    access = AccessRepository(sessions)
-    token = await access.add_staff("th-chen", StaffRole.CLINICIAN)
-    services = ApiServices(
-        journeys=JourneyService(dev_env.client, queue),
-        queries=JourneyQueries(sessions),
-        access=access,
-        policy=policy(),
-    )
-    async with create_worker(dev_env.client, queue, sessions), served(create_app(services)) as base:
-        yield Site(base, token, services)
-    await engine.dispose()
+    """The app served by uvicorn on 127.0.0.1 with a worker."""
+    async with api_services(dev_env, tmp_path_factory.mktemp("ui")) as services:
+        token = await services.access.add_staff("th-chen", StaffRole.CLINICIAN)
+        async with served(create_app(services)) as base:
+            yield Site(base, token, services)
 
 
 async def _start_journey(site: Site, journey_id: str) -> None:

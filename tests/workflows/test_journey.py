@@ -1,11 +1,9 @@
 """ClientJourneyWorkflow on the time-skipping server: months of care in seconds."""
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from models.clinical import ReassessmentStatus, ReassessmentTrigger
@@ -18,20 +16,8 @@ from readmodel.queries import JourneyQueries
 from service.journeys import CommandRejectedError
 from tests.builders import PRIMARY, SUPERVISOR
 from tests.workflows.driver import JourneyDriver
-from worker import create_worker
 from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
-
-
-@pytest.fixture
-async def env(
-    time_skipping_env: WorkflowEnvironment,
-    task_queue: str,
-    sqlite_sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping server with a real worker on a fresh task queue."""
-    async with create_worker(time_skipping_env.client, task_queue, sqlite_sessions):
-        yield time_skipping_env
 
 
 async def _driver(env: WorkflowEnvironment, task_queue: str, journey_id: str) -> JourneyDriver:

@@ -1,11 +1,9 @@
 """Migrating running journeys to a new policy version: dry run, apply, nothing else touched."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from models.clinical import ReassessmentTrigger
@@ -17,7 +15,6 @@ from readmodel.queries import JourneyQueries
 from service.journeys import CommandRejectedError
 from tests.builders import SUPERVISOR, policy
 from tests.workflows.driver import JourneyDriver
-from worker import create_worker
 
 
 def _v2() -> Policy:
@@ -34,17 +31,6 @@ def _v2() -> Policy:
          "action": "open_reassessment", "priority": "routine", "due_hours": 72}
     )  # fmt: skip
     return Policy.model_validate_json(json.dumps(data))
-
-
-@pytest.fixture
-async def env(
-    time_skipping_env: WorkflowEnvironment,
-    task_queue: str,
-    sqlite_sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping server with a real worker on a fresh task queue."""
-    async with create_worker(time_skipping_env.client, task_queue, sqlite_sessions):
-        yield time_skipping_env
 
 
 async def test_dry_run_then_apply_moves_only_the_chosen_journeys(

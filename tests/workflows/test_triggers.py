@@ -1,10 +1,8 @@
 """Data-point triggers on the time-skipping server: each opens the right work, once."""
 
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from models.clinical import ReassessmentTrigger
@@ -16,18 +14,6 @@ from readmodel.queries import JourneyQueries
 from service.journeys import CommandRejectedError
 from tests.builders import PRIMARY, SUPERVISOR
 from tests.workflows.driver import JourneyDriver
-from worker import create_worker
-
-
-@pytest.fixture
-async def env(
-    time_skipping_env: WorkflowEnvironment,
-    task_queue: str,
-    sqlite_sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping server with a real worker on a fresh task queue."""
-    async with create_worker(time_skipping_env.client, task_queue, sqlite_sessions):
-        yield time_skipping_env
 
 
 async def _record(j: JourneyDriver, code: str, answers: list[int]) -> None:
