@@ -1,7 +1,7 @@
 """Named request and response schemas of the HTTP API."""
 
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -10,7 +10,7 @@ from models.base import JourneyId, LocCode, OpaqueId, ShortText
 from models.care import CareTeam, Role
 from models.clinical import DimensionRating
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal
+from models.plan import PlanContent, Signer
 from models.policy import ClinicalEventKind
 from models.views import (
     AuditEntry,
@@ -55,12 +55,14 @@ class GoalBody(Body):
     goal_id: OpaqueId
     description: ShortText
     target_date: date
+    problem_id: OpaqueId | None = None
+    measure: ShortText | None = None
 
 
-def to_domain(model: type[D], body: BaseModel, *where: str) -> D:
+def to_domain(model: type[D], body: BaseModel, *where: str, exclude: set[str] | None = None) -> D:
     """Validate a request body part as a strict domain contract (JSON mode)."""
     try:
-        return model.model_validate_json(body.model_dump_json())
+        return model.model_validate_json(body.model_dump_json(exclude=exclude))
     except ValidationError as exc:
         raise RequestValidationError(
             [{**e, "loc": ("body", *where, *e["loc"])} for e in exc.errors()]
@@ -72,9 +74,9 @@ def to_team(body: TeamBody) -> CareTeam:
     return to_domain(CareTeam, body, "care_team")
 
 
-def to_goals(goals: list[GoalBody]) -> list[Goal]:
-    """The strict goals."""
-    return [to_domain(Goal, g, "goals", str(i)) for i, g in enumerate(goals)]
+def to_plan_content(body: "PlanRequest") -> PlanContent:
+    """The strict plan content, validated as JSON so errors name the field."""
+    return to_domain(PlanContent, body, exclude={"reason"})
 
 
 class CreateJourneyRequest(Body):
@@ -128,10 +130,26 @@ class EventRequest(Body):
 
 
 class PlanRequest(Body):
-    """A new treatment plan version."""
+    """A new treatment plan version: goals, and optionally problems, objectives, interventions
+    (modality, frequency, responsible role), preferences, supports, relapse prevention and the
+    aftercare plan, as in ``models.plan.PlanContent``; unsigned until clinician and client sign."""
 
     reason: ShortText
     goals: list[GoalBody] = Field(min_length=1, max_length=50)
+    problems: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    objectives: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+    interventions: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+    preferences: dict[str, Any] = Field(default_factory=dict)
+    supports: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+    relapse_prevention: dict[str, Any] = Field(default_factory=dict)
+    aftercare_plan: ShortText | None = None
+
+
+class SignatureRequest(Body):
+    """Sign the current plan version as the clinician, or record the client's signature."""
+
+    version: int = Field(ge=1, le=100_000)
+    signer: Signer
 
 
 class CareTeamRequest(Body):

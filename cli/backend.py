@@ -6,7 +6,7 @@ from typing import Any, Protocol
 from models.care import CareTeam
 from models.commands import CommandResult
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal
+from models.plan import Goal, Signer
 from models.policy import ClinicalEventKind
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
 
@@ -56,6 +56,10 @@ class Backend(Protocol):
 
     async def plan(self, journey: str, goals: list[Goal], by: str, reason: str) -> CommandResult:
         """Write a plan version."""
+        ...
+
+    async def sign(self, journey: str, version: int, signer: Signer, by: str) -> CommandResult:
+        """Sign the current plan version."""
         ...
 
     async def discharge(self, journey: str, reason: DischargeReason, by: str) -> CommandResult:

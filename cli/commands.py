@@ -13,7 +13,7 @@ from cli.parsing import parse_ratings, parse_team
 from models.clinical import DimensionRating
 from models.commands import CommandResult
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal
+from models.plan import Goal, Signer
 from models.policy import ClinicalEventKind
 from runtime.settings import get_settings
 from service.ids import new_journey_id
@@ -249,6 +249,20 @@ def _parse_goal(spec: str) -> Goal:
     except ValueError:
         raise typer.BadParameter(f"{parts[1]!r} is not a date", param_hint="--goal") from None
     return Goal(goal_id=parts[0], target_date=target, description=parts[2])
+
+
+@app.command()
+@run
+async def sign(
+    journey: Journey,
+    version: Annotated[int, typer.Option(min=1, help="The plan version being signed.")],
+    signer: Annotated[Signer, typer.Option(help="clinician, or client (recorded by staff).")],
+    by: By = None,
+) -> None:
+    """Sign the current plan version; the review completes with both signatures."""
+    who = actor(by)
+    async with backend(get_settings()) as journeys:
+        _report(await journeys.sign(journey, version, signer, who), journey)
 
 
 @app.command()

@@ -18,10 +18,11 @@ from models.commands import (
     ReportEvent,
     RequestReassessment,
     RevisePlan,
+    SignPlan,
     StartJourney,
 )
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal
+from models.plan import Goal, Signer
 from models.policy import ClinicalEventKind
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
 from readmodel.queries import JourneyQueries
@@ -106,6 +107,11 @@ class DirectBackend:
         """Write a plan version."""
         cmd = RevisePlan(author=by, reason=reason, goals=goals)
         return await self._journeys.revise_plan(journey, cmd)
+
+    async def sign(self, journey: str, version: int, signer: Signer, by: str) -> CommandResult:
+        """Sign the current plan version."""
+        cmd = SignPlan(version=version, signer=signer, signed_by=by)
+        return await self._journeys.sign_plan(journey, cmd)
 
     async def discharge(self, journey: str, reason: DischargeReason, by: str) -> CommandResult:
         """Discharge."""

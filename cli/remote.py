@@ -11,7 +11,7 @@ from models.care import CareTeam
 from models.commands import CommandResult
 from models.errors import RejectionCode
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal
+from models.plan import Goal, Signer
 from models.policy import ClinicalEventKind
 from models.views import FeedItem, JourneyListItem, LiveJourney, StaffAccount, Timeline
 from service.journeys import CommandRejectedError, JourneyError, JourneyNotFoundError
@@ -104,6 +104,11 @@ class RemoteBackend:
             "goals": [g.model_dump(mode="json", exclude={"status"}) for g in goals],
         }
         return await self._command("PUT", f"/journeys/{journey}/plan", body)
+
+    async def sign(self, journey: str, version: int, signer: Signer, by: str) -> CommandResult:
+        """POST /journeys/{id}/plan/signatures."""
+        body = {"version": version, "signer": signer.value}
+        return await self._command("POST", f"/journeys/{journey}/plan/signatures", body)
 
     async def discharge(self, journey: str, reason: DischargeReason, by: str) -> CommandResult:
         """POST /journeys/{id}/discharge."""

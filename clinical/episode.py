@@ -19,10 +19,11 @@ from models.commands import (
     RecordCheckIn,
     ReportEvent,
     RevisePlan,
+    SignPlan,
 )
 from models.errors import RejectionCode
 from models.journey import EventKind, Phase, Priority
-from models.plan import TreatmentPlan
+from models.plan import Signature, TreatmentPlan
 from models.state import JourneyState
 from models.work import Task, TaskKind, TaskStatus
 
@@ -95,9 +96,12 @@ def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> Co
     """Write the next plan version."""
     check_revise_plan(state, cmd)
     version = state.plan.version + 1 if state.plan else 1
-    state.plan = TreatmentPlan(
-        version=version, goals=cmd.goals, author=cmd.author, reason=cmd.reason, revised_at=now
-    )
+    content = cmd.model_dump(exclude={"author", "reason"})
+    state.plan = TreatmentPlan.model_validate(
+        {**content, "version": version, "author": cmd.author, "reason": cmd.reason,
+         "revised_at": now},
+        strict=False,
+    )  # fmt: skip
     event = journal.emit(
         state,
         EventKind.PLAN_REVISED,
@@ -106,6 +110,38 @@ def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> Co
         refs={"version": str(version)},
     )
     return CommandResult(seq=event.seq, message="plan revised", plan_version=version)
+
+
+def check_sign_plan(state: JourneyState, cmd: SignPlan) -> TreatmentPlan:
+    """Only the current version can be signed, once per signer."""
+    check_open(state)
+    plan = state.plan
+    if plan is None:
+        raise RuleViolation(RejectionCode.NO_PLAN, "the journey has no treatment plan yet")
+    if cmd.version != plan.version:
+        raise RuleViolation(
+            RejectionCode.PLAN_VERSION_MISMATCH,
+            f"version: {cmd.version} is not the current plan version {plan.version}",
+        )
+    if cmd.signer in {s.signer for s in plan.signatures}:
+        raise RuleViolation(RejectionCode.ALREADY_SIGNED, f"signer: {cmd.signer} already signed")
+    return plan
+
+
+def apply_sign_plan(state: JourneyState, cmd: SignPlan, now: datetime) -> CommandResult:
+    """Add the signature; the review is complete once clinician and client both signed."""
+    plan = check_sign_plan(state, cmd)
+    signature = Signature(signer=cmd.signer, signed_by=cmd.signed_by, signed_at=now)
+    state.plan = plan.model_copy(update={"signatures": [*plan.signatures, signature]})
+    complete = state.plan.fully_signed
+    event = journal.emit(
+        state, EventKind.PLAN_SIGNED, now,
+        f"Plan version {plan.version} signed by the {cmd.signer}"
+        + ("; review complete" if complete else "; awaiting the other signature"),
+        refs={"version": str(plan.version), "signer": cmd.signer.value},
+    )  # fmt: skip
+    message = "plan review complete" if complete else "signature recorded"
+    return CommandResult(seq=event.seq, message=message, plan_version=plan.version)
 
 
 def check_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime) -> None:

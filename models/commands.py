@@ -7,7 +7,7 @@ from models.care import CareTeam
 from models.clinical import AssessmentKind, DimensionRating, Recommendation
 from models.instruments import InstrumentResult
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal
+from models.plan import PlanContent, Signer
 from models.policy import ClinicalEventKind, Policy
 
 
@@ -79,12 +79,19 @@ class ChangeCareTeam(StrictModel):
     reason: ShortText
 
 
-class RevisePlan(StrictModel):
-    """Write a new version of the treatment plan."""
+class RevisePlan(PlanContent):
+    """Write a new version of the treatment plan (unsigned until clinician and client sign)."""
 
     author: OpaqueId
     reason: ShortText
-    goals: list[Goal] = Field(min_length=1, max_length=50)
+
+
+class SignPlan(StrictModel):
+    """Sign the current plan version as the clinician or the client."""
+
+    version: PositiveInt
+    signer: Signer
+    signed_by: OpaqueId
 
 
 class RecordCheckIn(StrictModel):

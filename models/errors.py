@@ -29,3 +29,6 @@ class RejectionCode(StrEnum):
     INVALID_ANSWERS = "invalid_answers"
     UNKNOWN_TASK = "unknown_task"
     MIGRATION_BLOCKED = "migration_blocked"
+    NO_PLAN = "no_plan"
+    PLAN_VERSION_MISMATCH = "plan_version_mismatch"
+    ALREADY_SIGNED = "already_signed"

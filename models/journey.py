@@ -78,6 +78,7 @@ class EventKind(StrEnum):
     TASK_COMPLETED = "task_completed"
     POLICY_MIGRATED = "policy_migrated"
     MONITORING_MISSED = "monitoring_missed"
+    PLAN_SIGNED = "plan_signed"
     CHECK_IN_RECORDED = "check_in_recorded"
     CHECK_IN_MISSED = "check_in_missed"
     JOURNEY_COMPLETED = "journey_completed"

@@ -25,6 +25,7 @@ from models.commands import (
     ReportEvent,
     RequestReassessment,
     RevisePlan,
+    SignPlan,
     StartJourney,
 )
 from models.errors import COMMAND_REJECTED, RejectionCode
@@ -112,6 +113,10 @@ class JourneyService:
     async def revise_plan(self, journey_id: str, cmd: RevisePlan) -> CommandResult:
         """Write a new plan version."""
         return await self._update(journey_id, ClientJourneyWorkflow.revise_plan, cmd)
+
+    async def sign_plan(self, journey_id: str, cmd: SignPlan) -> CommandResult:
+        """Sign the current plan version."""
+        return await self._update(journey_id, ClientJourneyWorkflow.sign_plan, cmd)
 
     async def record_check_in(self, journey_id: str, cmd: RecordCheckIn) -> CommandResult:
         """Record an aftercare check-in."""

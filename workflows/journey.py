@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ReportEvent,
         RequestReassessment,
         RevisePlan,
+        SignPlan,
     )
     from models.errors import COMMAND_REJECTED
     from models.policy import Policy
@@ -195,6 +196,15 @@ class ClientJourneyWorkflow:
     @revise_plan.validator
     def _check_revise_plan(self, cmd: RevisePlan) -> None:
         self._validate(lambda: episode.check_revise_plan(self._state, cmd))
+
+    @workflow.update
+    async def sign_plan(self, cmd: SignPlan) -> CommandResult:
+        """Sign the current plan version as the clinician or for the client."""
+        return await self._command(lambda now: episode.apply_sign_plan(self._state, cmd, now))
+
+    @sign_plan.validator
+    def _check_sign_plan(self, cmd: SignPlan) -> None:
+        self._validate(lambda: episode.check_sign_plan(self._state, cmd))
 
     @workflow.update
     async def record_check_in(self, cmd: RecordCheckIn) -> CommandResult:

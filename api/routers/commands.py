@@ -14,7 +14,8 @@ from api.schemas import (
     InstrumentRequest,
     PlanRequest,
     ReassessmentRequest,
-    to_goals,
+    SignatureRequest,
+    to_plan_content,
     to_team,
 )
 from models.clinical import AssessmentKind, ReassessmentTrigger
@@ -30,6 +31,7 @@ from models.commands import (
     ReportEvent,
     RequestReassessment,
     RevisePlan,
+    SignPlan,
 )
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["journey commands"])
@@ -127,8 +129,18 @@ async def revise_plan(
     journey_id: str, body: PlanRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Write the next plan version."""
-    cmd = RevisePlan(author=audit.staff.staff_id, reason=body.reason, goals=to_goals(body.goals))
+    content = to_plan_content(body)
+    cmd = RevisePlan(author=audit.staff.staff_id, reason=body.reason, **dict(content))
     return await services.journeys.revise_plan(journey_id, cmd)
+
+
+@router.post("/plan/signatures")
+async def sign_plan(
+    journey_id: str, body: SignatureRequest, services: Services, audit: Audited
+) -> CommandResult:
+    """Sign the current plan version; the review is complete once clinician and client signed."""
+    cmd = SignPlan(version=body.version, signer=body.signer, signed_by=audit.staff.staff_id)
+    return await services.journeys.sign_plan(journey_id, cmd)
 
 
 @router.put("/care-team")

@@ -1,5 +1,7 @@
 """Every endpoint, every error path, and the access rules."""
 
+from typing import Any
+
 import pytest
 
 from tests.api.conftest import TEAM, ApiStack
@@ -203,3 +205,39 @@ async def test_instruments_fire_triggers_and_tasks_complete(api: ApiStack) -> No
         assert again.status_code == 409
         assert again.json()["code"] == "unknown_task"
         assert (await http.get("/journeys/J-API-INSTR")).json()["live"]["urgent"] is False
+
+
+async def test_individualized_plan_and_signatures(api: ApiStack) -> None:
+    await _create(api, "J-API-PLAN")
+    body: dict[str, Any] = {
+        "reason": "initial plan",
+        "problems": [{"problem_id": "p1", "description": "opioid use", "dimension": "d5"}],
+        "goals": [{"goal_id": "g1", "description": "stable on MAT", "target_date": "2027-02-01",
+                   "problem_id": "p1", "measure": "negative screens for 8 weeks"}],
+        "objectives": [{"objective_id": "o1", "goal_id": "g1", "description": "daily dosing",
+                        "target_date": "2027-01-01"}],
+        "interventions": [{"intervention_id": "i1", "objective_id": "o1", "modality": "mat",
+                           "frequency": "daily", "responsible_role": "physician"}],
+        "preferences": {"mutual_help": "twelve_step", "faith": "catholic"},
+        "supports": [{"kind": "employment"}],
+        "relapse_prevention": {"triggers": ["old friends"], "coping_strategies": ["call peer"]},
+    }  # fmt: skip
+    async with api.client("th-chen") as http:
+        saved = await http.put("/journeys/J-API-PLAN/plan", json=body)
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["plan_version"] == 1
+        broken = {**body, "interventions": [{**body["interventions"][0], "objective_id": "o9"}]}
+        refused = await http.put("/journeys/J-API-PLAN/plan", json=broken)
+        assert refused.status_code == 422
+        assert "unknown objective o9" in refused.text
+        sign = "/journeys/J-API-PLAN/plan/signatures"
+        first = await http.post(sign, json={"version": 1, "signer": "clinician"})
+        assert first.json()["message"] == "signature recorded"
+        second = await http.post(sign, json={"version": 1, "signer": "client"})
+        assert second.json()["message"] == "plan review complete"
+        again = await http.post(sign, json={"version": 1, "signer": "client"})
+        assert (again.status_code, again.json()["code"]) == (409, "already_signed")
+        plan = (await http.get("/journeys/J-API-PLAN")).json()["live"]["plan"]
+    assert plan["interventions"][0]["modality"] == "mat"
+    assert plan["preferences"]["mutual_help"] == "twelve_step"
+    assert {s["signer"] for s in plan["signatures"]} == {"clinician", "client"}

@@ -161,6 +161,14 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     )
     assert bad.returncode == 3
     assert "invalid_answers" in bad.stderr
+    planned = journeys(env, "plan", journey, "--goal", "g1|2027-06-01|keep working days",
+                       "--reason", "initial plan", "--by", "th-chen")  # fmt: skip
+    assert "plan version: 1" in planned.stdout
+    journeys(env, "sign", journey, "--version", "1", "--signer", "clinician", "--by", "th-chen")
+    signed = journeys(
+        env, "sign", journey, "--version", "1", "--signer", "client", "--by", "th-chen"
+    )
+    assert "plan review complete" in signed.stdout
     _migrate_policy(env, journey)
     journeys(env, "event", journey, "positive_screen", "--by", "cm-diaz")
     journeys(
