@@ -134,7 +134,8 @@ async def _write_once(session: AsyncSession, batch: ProjectionBatch) -> None:
         ["journey_id", "seq"],
     )
     if batch.plan is not None:
-        plan = batch.plan.model_dump(mode="json")
+        # The table keeps each version's goals; the whole plan lives in the journey's state.
+        plan = batch.plan.model_dump(mode="json", include={"version", "author", "reason", "goals"})
         plan["revised_at"] = batch.plan.revised_at
         await _insert_once(
             session,

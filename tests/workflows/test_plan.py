@@ -21,6 +21,7 @@ from models.plan import (
     Support,
     SupportKind,
 )
+from readmodel.queries import JourneyQueries
 from service.journeys import CommandRejectedError
 from tests.builders import PRIMARY
 from tests.workflows.driver import JourneyDriver
@@ -55,7 +56,7 @@ def _revision(reason: str) -> RevisePlan:
 
 
 async def test_plan_review_completes_only_when_clinician_and_client_sign(
-    env: WorkflowEnvironment, task_queue: str
+    env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
 ) -> None:
     j = await JourneyDriver.start(env, task_queue, "J-PLAN")
     with pytest.raises(CommandRejectedError) as none_yet:
@@ -96,6 +97,12 @@ async def test_plan_review_completes_only_when_clinician_and_client_sign(
     newest = (await j.state()).plan
     assert newest is not None
     assert (newest.version, newest.reason, newest.signatures) == (2, "after relapse", [])
+    timeline = await queries.get_timeline("J-PLAN")
+    assert timeline is not None
+    assert [(p.version, p.reason) for p in timeline.plan_versions] == [
+        (1, "initial plan"),
+        (2, "after relapse"),
+    ]
 
 
 def test_plan_references_must_hold() -> None:
