@@ -10,7 +10,7 @@ import uvicorn
 from api.app import create_app
 from api.serve import EmbeddedServer, api_server
 from cli import render
-from cli.errors import fail, first_line, flush_and_exit
+from cli.errors import EXIT_FAILED, fail, first_line, flush_and_exit
 from runtime.client import connect
 from runtime.devserver import EmbeddedTemporal
 from runtime.log import configure_logging
@@ -26,11 +26,15 @@ def up() -> None:
     the worker. Ctrl-C or SIGTERM stops it cleanly; starting again resumes every journey."""
     settings = get_settings()
     configure_logging(settings)
+    code = 0
     try:
         asyncio.run(_serve(settings))
     except (OSError, RuntimeError) as exc:
-        raise fail(first_line(exc)) from None
-    flush_and_exit(0)
+        fail(first_line(exc))
+        code = EXIT_FAILED
+    # Leave without the interpreter's finalizers on every path: the SDK's native runtime can
+    # abort at exit after a worker ran (temporalio/sdk-python#300).
+    flush_and_exit(code)
 
 
 async def _serve(settings: Settings) -> None:
