@@ -18,9 +18,17 @@ class ReadModelActivities:
 
     @activity.defn(name="project_journey")
     async def project(self, batch: ProjectionBatch) -> int:
-        """Apply one batch; safe to retry. Logs ids and counts only, never clinical content."""
+        """Apply one batch; retries and replays are harmless (the writes are sequence-guarded).
+
+        Args:
+            batch: the journey's changes as of ``batch.summary.seq``.
+
+        Returns:
+            How many feed notifications were new.
+        """
         async with self._sessions() as session:
             notified = await apply_batch(session, batch)
+        # Ids and counts only: summaries and every other field may carry clinical detail.
         log.info(
             "readmodel.projected",
             journey_id=batch.summary.journey_id,

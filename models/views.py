@@ -76,6 +76,7 @@ class ReassessmentView(View):
     trigger: ReassessmentTrigger
     reason: str
     owner: str
+    owner_role: str
     priority: Priority
     status: ReassessmentStatus
     opened_at: datetime
@@ -116,6 +117,9 @@ class GoalView(BaseModel):
     description: str
     target_date: date
     status: str
+    # Absent from versions written before goals named their problem and measure.
+    problem_id: str | None = None
+    measure: str | None = None
 
 
 class PlanVersionView(View):

@@ -8,26 +8,41 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import URL, Connection, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from readmodel.db import async_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating one database.
 PG_LOCK_KEY = 0x6A6F75726E
 
 
-def alembic_config() -> Config:
-    """Alembic configuration without an ini file."""
+def alembic_config(database_url: str | None = None) -> Config:
+    """Alembic configuration without an ini file.
+
+    Args:
+        database_url: only needed when Alembic opens its own engine (writing a new revision
+            with autogenerate from synchronous code); ``migrate`` hands over a connection.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    if database_url is not None:
+        url = async_url(database_url).render_as_string(hide_password=False)
+        # ConfigParser interpolation would read a password's "%" as a placeholder.
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
 async def migrate(database_url: str) -> None:
-    """Create or upgrade the tables; safe when several tasks or processes start at once."""
-    async with _sqlite_lock(database_url):
-        engine = create_async_engine(database_url)
+    """Create or upgrade the tables to the newest revision, from inside a running event loop.
+
+    Safe when several tasks or processes start at once: PostgreSQL takes an advisory lock in
+    the migrating transaction, SQLite a file lock beside the database.
+    """
+    url = async_url(database_url)
+    async with _sqlite_lock(url):
+        engine = create_async_engine(url, poolclass=pool.NullPool)
         try:
             async with engine.begin() as connection:
                 await connection.run_sync(_upgrade)
@@ -44,10 +59,9 @@ def _upgrade(connection: Connection) -> None:
 
 
 @asynccontextmanager
-async def _sqlite_lock(database_url: str) -> AsyncIterator[None]:
+async def _sqlite_lock(url: URL) -> AsyncIterator[None]:
     """An exclusive file lock beside a SQLite database, taken off the event loop's thread."""
-    url = make_url(database_url)
-    if not url.drivername.startswith("sqlite") or not url.database:
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         yield
         return
     lock_path = Path(url.database + ".migrate-lock")

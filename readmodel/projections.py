@@ -1,21 +1,19 @@
 """Apply a projection batch: upserts guarded by the event sequence, idempotent notifications.
 
 Retries, replays and batches arriving out of order never duplicate a row or move one backwards:
-rows carrying state are replaced only by a strictly newer sequence, rows that record something
-that happened (events, plan versions, notifications) are written once.
+rows carrying state are replaced only by a strictly newer sequence, rows recording something that
+happened (events, plan versions, notifications) are written once.
 """
 
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy import Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.care import CareTeam
-from models.clinical import Reassessment
-from models.journey import JourneyEvent
 from models.state import ProjectionBatch
-from models.work import Channel, notification_key
+from readmodel import rows
+from readmodel.rows import Row
 from readmodel.tables import (
     Base,
     EventRow,
@@ -28,173 +26,82 @@ from readmodel.tables import (
     TaskRow,
 )
 
+Insert = postgresql.Insert | sqlite.Insert
+
+
+async def apply_batch(session: AsyncSession, batch: ProjectionBatch) -> int:
+    """Write one batch in one transaction.
+
+    Args:
+        session: a session not yet in a transaction; the batch commits on it.
+        batch: the journey's state as of ``batch.summary.seq``.
+
+    Returns:
+        How many feed notifications were new.
+    """
+    async with session.begin():
+        # The journey row goes first. On PostgreSQL its row lock then orders concurrent batches
+        # of one journey; on SQLite the first statement takes the write lock, so the
+        # transaction never has to upgrade a read lock (which fails at once under WAL).
+        if await _upsert(session, JourneyRow, [rows.journey_row(batch)], "last_seq"):
+            await _replace_members(session, batch)
+        await _upsert(session, SegmentRow, rows.segment_rows(batch), "updated_seq")
+        await _upsert(session, ReassessmentRow, rows.reassessment_rows(batch), "updated_seq")
+        await _upsert(session, TaskRow, rows.task_rows(batch), "updated_seq")
+        await _insert_absent(session, EventRow, rows.event_rows(batch))
+        await _insert_absent(session, PlanVersionRow, rows.plan_rows(batch))
+        return await _insert_absent(
+            session, NotificationRow, rows.notification_rows(batch), ["idempotency_key"]
+        )
+
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+def _insert(session: AsyncSession, table: Table) -> Insert:
+    """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same way)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
-async def _upsert(
-    session: AsyncSession,
-    model: type[Base],
-    rows: list[dict[str, Any]],
-    keys: list[str],
-    seq_col: str,
-) -> None:
-    """Insert, or update only when the incoming sequence is strictly newer."""
-    if not rows:
-        return
-    table = _table(model)
-    stmt = _insert(session, table).values(rows)
-    newer: ColumnElement[bool] = table.c[seq_col] < stmt.excluded[seq_col]
-    updates = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-    await session.execute(
-        stmt.on_conflict_do_update(index_elements=keys, set_=updates, where=newer)
-    )
+async def _upsert(session: AsyncSession, model: type[Base], values: list[Row], seq: str) -> int:
+    """Insert, or update only where the incoming sequence is strictly newer.
 
-
-async def _insert_once(
-    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]], keys: list[str]
-) -> int:
-    if not rows:
+    Returns:
+        How many rows were inserted or updated.
+    """
+    if not values:
         return 0
-    stmt = _insert(session, _table(model)).values(rows).on_conflict_do_nothing(index_elements=keys)
-    result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def apply_batch(session: AsyncSession, batch: ProjectionBatch) -> int:
-    """Write one batch in one transaction; returns how many notifications were new."""
-    seq = batch.summary.seq
-    journey_id = batch.summary.journey_id
-    async with session.begin():
-        if await _journey_is_older(session, journey_id, seq):
-            await _replace_members(session, journey_id, batch.care_team)
-        summary = batch.summary.model_dump()
-        summary["last_seq"] = summary.pop("seq")
-        await _upsert(session, JourneyRow, [summary], ["journey_id"], "last_seq")
-        await _upsert(
-            session,
-            SegmentRow,
-            [
-                {"journey_id": journey_id, **s.model_dump(), "updated_seq": seq}
-                for s in batch.segments
-            ],
-            ["journey_id", "index"],
-            "updated_seq",
-        )
-        await _upsert(
-            session,
-            ReassessmentRow,
-            [_reassessment_row(journey_id, r, seq) for r in batch.reassessments],
-            ["reassessment_id"],
-            "updated_seq",
-        )
-        await _upsert(
-            session,
-            TaskRow,
-            [{"journey_id": journey_id, **t.model_dump()} for t in batch.tasks],
-            ["task_id"],
-            "updated_seq",
-        )
-        await _write_once(session, batch)
-        return await _insert_once(
-            session, NotificationRow, _notifications(batch), ["idempotency_key"]
-        )
-
-
-async def _journey_is_older(session: AsyncSession, journey_id: str, seq: int) -> bool:
-    stored = await session.scalar(
-        select(JourneyRow.last_seq).where(JourneyRow.journey_id == journey_id)
+    table = _table(model)
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = _insert(session, table).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: stmt.excluded[name] for name in values[0] if name not in keys},
+        where=table.c[seq] < stmt.excluded[seq],
     )
-    return stored is None or stored < seq
+    # RETURNING yields only the rows written, which rowcount reports unreliably for upserts.
+    result = await session.execute(stmt.returning(*table.primary_key.columns))
+    return len(result.all())
 
 
-async def _replace_members(session: AsyncSession, journey_id: str, team: CareTeam) -> None:
+async def _insert_absent(
+    session: AsyncSession, model: type[Base], values: list[Row], keys: list[str] | None = None
+) -> int:
+    """Insert rows whose key is not stored yet; returns how many were new."""
+    if not values:
+        return 0
+    table = _table(model)
+    conflict = keys or [c.name for c in table.primary_key.columns]
+    stmt = _insert(session, table).values(values).on_conflict_do_nothing(index_elements=conflict)
+    result = await session.execute(stmt.returning(*[table.c[k] for k in conflict]))
+    return len(result.all())
+
+
+async def _replace_members(session: AsyncSession, batch: ProjectionBatch) -> None:
+    """Make the stored care team exactly the batch's (called only when the batch is newest)."""
+    journey_id = batch.summary.journey_id
     await session.execute(delete(MemberRow).where(MemberRow.journey_id == journey_id))
-    session.add_all(
-        MemberRow(
-            journey_id=journey_id, member_id=m.member_id, role=m.role.value, primary=m.primary
-        )
-        for m in team.members
-    )
-    await session.flush()
-
-
-async def _write_once(session: AsyncSession, batch: ProjectionBatch) -> None:
-    journey_id = batch.summary.journey_id
-    await _insert_once(
-        session,
-        EventRow,
-        [_event_row(journey_id, e) for e in batch.events],
-        ["journey_id", "seq"],
-    )
-    if batch.plan is not None:
-        # The table keeps each version's goals; the whole plan lives in the journey's state.
-        plan = batch.plan.model_dump(mode="json", include={"version", "author", "reason", "goals"})
-        plan["revised_at"] = batch.plan.revised_at
-        await _insert_once(
-            session,
-            PlanVersionRow,
-            [{"journey_id": journey_id, **plan}],
-            ["journey_id", "version"],
-        )
-
-
-def _event_row(journey_id: str, event: JourneyEvent) -> dict[str, Any]:
-    row = event.model_dump(exclude={"recipients"})
-    return {"journey_id": journey_id, **row}
-
-
-def _reassessment_row(journey_id: str, r: Reassessment, seq: int) -> dict[str, Any]:
-    rec, dec = r.recommendation, r.decision
-    return {
-        "reassessment_id": r.reassessment_id,
-        "journey_id": journey_id,
-        "trigger": r.trigger.value,
-        "reason": r.reason,
-        "owner": r.owner,
-        "owner_role": r.owner_role.value,
-        "priority": r.priority.value,
-        "status": r.status.value,
-        "opened_at": r.opened_at,
-        "due_at": r.due_at,
-        "escalated": r.escalated,
-        "dimensions": r.assessment.dimensions if r.assessment else None,
-        "recommended_phase": rec.phase.value if rec else None,
-        "recommended_loc": rec.loc_code if rec else None,
-        "rationale": rec.rationale if rec else None,
-        "decided_phase": dec.phase.value if dec else None,
-        "decided_loc": dec.loc_code if dec else None,
-        "follows_recommendation": dec.follows_recommendation if dec else None,
-        "variance_reason": dec.variance_reason if dec else None,
-        "decided_by": dec.decided_by if dec else None,
-        "closed_at": r.closed_at,
-        "updated_seq": seq,
-    }
-
-
-def _notifications(batch: ProjectionBatch) -> list[dict[str, Any]]:
-    journey_id = batch.summary.journey_id
-    roles = {m.member_id: m.role.value for m in batch.care_team.members}
-    return [
-        {
-            "idempotency_key": notification_key(journey_id, e.seq, recipient, Channel.FEED),
-            "journey_id": journey_id,
-            "seq": e.seq,
-            "recipient": recipient,
-            "role": roles.get(recipient),
-            "channel": Channel.FEED.value,
-            "kind": e.kind.value,
-            "priority": e.priority.value,
-            "summary": e.summary,
-            "created_at": e.occurred_at,
-            "read_at": None,
-        }
-        for e in batch.events
-        for recipient in e.recipients
-    ]
+    await session.execute(_table(MemberRow).insert().values(rows.member_rows(batch)))

@@ -1,15 +1,14 @@
-"""Queries behind every list, timeline and feed; they return read-side views."""
+"""Queries behind every list, board and timeline; they return read-side views."""
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Select, Table, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.journey import Phase
+from models.journey import Phase, Priority
 from models.views import (
     BoardCount,
     EventView,
@@ -22,6 +21,8 @@ from models.views import (
     TaskView,
     Timeline,
 )
+from models.work import TaskStatus
+from readmodel.feed import FeedQueries
 from readmodel.tables import (
     Base,
     EventRow,
@@ -37,16 +38,8 @@ from readmodel.tables import (
 V = TypeVar("V", bound=BaseModel)
 
 
-class JourneyQueries:
-    """Read-model repository."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        """The session factory (for repositories sharing the database)."""
-        return self._sessions
+class JourneyQueries(FeedQueries):
+    """Read-model repository: journey lists, timelines, boards, and the feed it inherits."""
 
     async def list_journeys(
         self,
@@ -60,30 +53,30 @@ class JourneyQueries:
         limit: int = 50,
         offset: int = 0,
     ) -> list[JourneyListItem]:
-        """Journeys matching every given filter, most recently changed first."""
+        """Journeys matching every given filter, most recently changed first.
+
+        Args:
+            phase: only journeys in this phase.
+            loc_code: only journeys at this level of care.
+            review_overdue_at: only journeys whose scheduled review or open reassessment
+                was due before this time.
+            due_between: only journeys with a review or reassessment due in ``[start, end)``.
+            member: only journeys whose care team includes this member.
+            urgent: only journeys with (or without) urgent open work.
+            limit: page size.
+            offset: rows to skip.
+        """
         query = select(JourneyRow)
         if phase is not None:
             query = query.where(JourneyRow.phase == phase.value)
         if loc_code is not None:
             query = query.where(JourneyRow.loc_code == loc_code)
         if review_overdue_at is not None:
-            query = query.where(
-                or_(
-                    JourneyRow.next_review_due < review_overdue_at,
-                    JourneyRow.reassessment_due < review_overdue_at,
-                )
-            )
+            query = query.where(_due_before(review_overdue_at))
         if due_between is not None:
-            start, end = due_between
-            query = query.where(
-                or_(
-                    and_(JourneyRow.next_review_due >= start, JourneyRow.next_review_due < end),
-                    and_(JourneyRow.reassessment_due >= start, JourneyRow.reassessment_due < end),
-                )
-            )
+            query = query.where(_due_between(*due_between))
         if member is not None:
-            members = select(MemberRow.journey_id).where(MemberRow.member_id == member)
-            query = query.where(JourneyRow.journey_id.in_(members))
+            query = query.where(JourneyRow.journey_id.in_(_journeys_of(member)))
         if urgent is not None:
             query = query.where(JourneyRow.urgent == urgent)
         query = query.order_by(JourneyRow.updated_at.desc(), JourneyRow.journey_id)
@@ -91,7 +84,7 @@ class JourneyQueries:
         return [JourneyListItem.model_validate(r) for r in rows]
 
     async def get_timeline(self, journey_id: str) -> Timeline | None:
-        """The whole read-model record of one journey, or None if unknown."""
+        """Everything the read model holds about one journey, or None if it is unknown."""
         async with self._sessions() as session:
             summary = await session.get(JourneyRow, journey_id)
             if summary is None:
@@ -111,44 +104,11 @@ class JourneyQueries:
                 notifications=await _children(session, FeedItem, NotificationRow, journey_id, "id"),
             )
 
-    async def feed(
-        self,
-        member_id: str,
-        *,
-        unread_only: bool = False,
-        limit: int = 50,
-        before: int | None = None,
-        kind: str | None = None,
-    ) -> list[FeedItem]:
-        """A member's notifications, newest first; ``before`` is a cursor (a notification id)."""
-        query = select(NotificationRow).where(NotificationRow.recipient == member_id)
-        if unread_only:
-            query = query.where(NotificationRow.read_at.is_(None))
-        if before is not None:
-            query = query.where(NotificationRow.id < before)
-        if kind is not None:
-            query = query.where(NotificationRow.kind == kind)
-        query = query.order_by(NotificationRow.id.desc())
-        return [FeedItem.model_validate(r) for r in await self._all(query.limit(limit))]
-
-    async def mark_read(self, member_id: str, notification_ids: Sequence[int], at: datetime) -> int:
-        """Mark a member's own notifications read; returns how many changed."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(NotificationRow)
-                .where(NotificationRow.recipient == member_id)
-                .where(NotificationRow.id.in_(list(notification_ids)))
-                .where(NotificationRow.read_at.is_(None))
-                .values(read_at=at)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
-
     async def counts_by_phase_and_loc(self, member: str | None = None) -> list[BoardCount]:
         """Journeys per phase and level of care (only ``member``'s care teams, if given)."""
         query = select(JourneyRow.phase, JourneyRow.loc_code, func.count().label("count"))
         if member is not None:
-            members = select(MemberRow.journey_id).where(MemberRow.member_id == member)
-            query = query.where(JourneyRow.journey_id.in_(members))
+            query = query.where(JourneyRow.journey_id.in_(_journeys_of(member)))
         query = query.group_by(JourneyRow.phase, JourneyRow.loc_code).order_by(
             JourneyRow.phase, JourneyRow.loc_code
         )
@@ -163,22 +123,12 @@ class JourneyQueries:
 
         With ``member``, only tasks of journeys whose care team includes that member.
         """
-        query = select(TaskRow).where(TaskRow.status == "open", TaskRow.due_at < end)
+        query = select(TaskRow).where(TaskRow.status == TaskStatus.OPEN.value, TaskRow.due_at < end)
         if member is not None:
-            members = select(MemberRow.journey_id).where(MemberRow.member_id == member)
-            query = query.where(TaskRow.journey_id.in_(members))
-        query = query.order_by((TaskRow.priority == "urgent").desc(), TaskRow.due_at).limit(limit)
+            query = query.where(TaskRow.journey_id.in_(_journeys_of(member)))
+        urgent_first = (TaskRow.priority == Priority.URGENT.value).desc()
+        query = query.order_by(urgent_first, TaskRow.due_at, TaskRow.task_id).limit(limit)
         return [TaskView.model_validate(r) for r in await self._all(query)]
-
-    async def feed_after(self, member_id: str, after_id: int, limit: int = 50) -> list[FeedItem]:
-        """A member's notifications newer than ``after_id``, oldest first (for live streams)."""
-        query = (
-            select(NotificationRow)
-            .where(NotificationRow.recipient == member_id, NotificationRow.id > after_id)
-            .order_by(NotificationRow.id)
-            .limit(limit)
-        )
-        return [FeedItem.model_validate(r) for r in await self._all(query)]
 
     async def healthy(self) -> bool:
         """Whether the database answers."""
@@ -189,15 +139,31 @@ class JourneyQueries:
             return False
         return True
 
-    async def _all(self, query: Select[Any]) -> Sequence[Any]:
-        async with self._sessions() as session:
-            return (await session.scalars(query)).all()
+
+def _due_before(at: datetime) -> ColumnElement[bool]:
+    return or_(JourneyRow.next_review_due < at, JourneyRow.reassessment_due < at)
+
+
+def _due_between(start: datetime, end: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(JourneyRow.next_review_due >= start, JourneyRow.next_review_due < end),
+        and_(JourneyRow.reassessment_due >= start, JourneyRow.reassessment_due < end),
+    )
+
+
+def _journeys_of(member: str) -> Select[str]:
+    """Ids of the journeys whose care team includes ``member``."""
+    return select(MemberRow.journey_id).where(MemberRow.member_id == member)
 
 
 async def _children(
     session: AsyncSession, view: type[V], model: type[Base], journey_id: str, order: str
 ) -> list[V]:
-    """Rows of ``model`` belonging to one journey, as views, in ``order``."""
-    columns = cast(Table, model.__table__).c
-    query = select(model).where(columns["journey_id"] == journey_id).order_by(columns[order])
+    """Rows of ``model`` belonging to one journey, as views, in ``order`` then primary key."""
+    table = cast(Table, model.__table__)
+    query = (
+        select(model)
+        .where(table.c["journey_id"] == journey_id)
+        .order_by(table.c[order], *table.primary_key.columns)
+    )
     return [view.model_validate(r) for r in (await session.scalars(query)).all()]

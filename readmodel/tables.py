@@ -36,7 +36,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    """Declarative base with stable constraint names for Alembic."""
+    """Declarative base with stable constraint names for Alembic.
+
+    The tables declare no relationships: repositories select exactly what a view needs. A
+    relationship added later must say ``lazy="raise"``, since an implicit lazy load cannot run
+    under asyncio.
+    """
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
