@@ -17,29 +17,25 @@ def data_converter(codec: PayloadCodec | None) -> DataConverter:
 
 
 def codec_from_settings(settings: Settings) -> EncryptionCodec:
-    """The encryption codec with the configured (or local) keys."""
+    """The encryption codec with the configured (or local) keys.
+
+    Raises:
+        runtime.codec.CodecKeyError: the keys are missing or malformed.
+    """
     keys, active = load_keys(settings)
     return EncryptionCodec(keys, active)
-
-
-def _tls(settings: Settings) -> TLSConfig | bool:
-    if not settings.temporal_tls:
-        return False
-    return TLSConfig(
-        client_cert=_read(settings.temporal_tls_cert),
-        client_private_key=_read(settings.temporal_tls_key),
-        server_root_ca_cert=_read(settings.temporal_tls_ca),
-    )
-
-
-def _read(path: Path | None) -> bytes | None:
-    return path.read_bytes() if path else None
 
 
 async def connect(settings: Settings, *, address: str | None = None, lazy: bool = False) -> Client:
     """Connect to the configured cluster, or the embedded server on localhost.
 
-    ``lazy`` defers the connection to the first call (commands that may not need Temporal).
+    Args:
+        settings: where to connect, and the TLS material, API key and codec keys.
+        address: overrides the configured address (e.g. an embedded server on a free port).
+        lazy: defer the connection to the first call (commands that may not need Temporal).
+
+    Returns:
+        A client whose payloads are pydantic-converted and encrypted.
     """
     api_key = settings.temporal_api_key
     return await Client.connect(
@@ -50,3 +46,18 @@ async def connect(settings: Settings, *, address: str | None = None, lazy: bool 
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,
     )
+
+
+def _tls(settings: Settings) -> TLSConfig | None:
+    # None, not False: with an API key (Temporal Cloud) the SDK then turns TLS on by itself.
+    if not settings.temporal_tls:
+        return None
+    return TLSConfig(
+        client_cert=_read(settings.temporal_tls_cert),
+        client_private_key=_read(settings.temporal_tls_key),
+        server_root_ca_cert=_read(settings.temporal_tls_ca),
+    )
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path else None

@@ -1,6 +1,7 @@
 """AES-GCM payload codec: workflow histories hold no plaintext clinical data."""
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -63,33 +64,54 @@ class EncryptionCodec(PayloadCodec):
 
 
 def load_keys(settings: Settings) -> tuple[dict[str, bytes], str]:
-    """Keys from settings, else from the key file, creating it on first use."""
+    """The codec keys and the id of the one that encrypts new payloads.
+
+    Keys configured in settings win; otherwise the local key file is read, and created with
+    one fresh key on first use.
+
+    Raises:
+        CodecKeyError: a key is not base64 of 32 bytes, or the key file is unreadable.
+    """
     if settings.codec_keys:
         keys = {k: _decode_key(k, v.get_secret_value()) for k, v in settings.codec_keys.items()}
-        active = settings.codec_active_key or next(iter(keys))
-        return keys, active
+        # Settings already refused several keys without an active one.
+        return keys, settings.codec_active_key or next(iter(keys))
     return load_or_create_key_file(settings.effective_codec_key_file)
 
 
 def load_or_create_key_file(path: Path) -> tuple[dict[str, bytes], str]:
     """Read ``{"active": id, "keys": {id: base64}}``; create it, owner-only, if absent."""
     if not path.exists():
-        key_id = f"local-{secrets.token_hex(4)}"
-        body = {
-            "active": key_id,
-            "keys": {key_id: base64.b64encode(os.urandom(KEY_BYTES)).decode()},
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Created with mode 0600 in one step: the key is never readable by others, not even briefly.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(body, handle)
+        _create_key_file(path)
     try:
         body = json.loads(path.read_text())
         keys = {k: _decode_key(k, v) for k, v in body["keys"].items()}
-        return keys, str(body["active"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CodecKeyError(f"{path}: not a valid key file ({exc})") from exc
+        active = str(body["active"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CodecKeyError(f"{path}: not a valid key file ({exc!r})") from exc
+    if active not in keys:
+        raise CodecKeyError(f"{path}: active key {active!r} is not among its keys")
+    return keys, active
+
+
+def _create_key_file(path: Path) -> None:
+    key_id = f"local-{secrets.token_hex(4)}"
+    body = {"active": key_id, "keys": {key_id: base64.b64encode(os.urandom(KEY_BYTES)).decode()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    # Mode 0600 from the first byte: the key is never readable by others, not even briefly.
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(body, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # A link never replaces an existing file: when two processes start together, the
+        # first key file wins and both read it, so neither encrypts with a key the other lacks.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink()
 
 
 def _decode_key(key_id: str, value: str) -> bytes:

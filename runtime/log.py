@@ -1,37 +1,80 @@
-"""structlog configured in one place: console on a terminal, JSON lines otherwise."""
+"""structlog configured in one place: console on a terminal, JSON lines otherwise.
 
+Everything ends in one handler on stderr (stdout stays free for command output): structlog
+loggers, stdlib loggers (SQLAlchemy, uvicorn), the SDK's Python loggers and the SDK core's
+native log lines, which are forwarded into the ``temporalio.core`` logger.
+"""
+
+import functools
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+from structlog.types import Processor
+from temporalio import activity, workflow
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from runtime.settings import Settings
 
+# SQL statements and their parameters carry clinical values; never log them.
+_QUIET_LOGGERS = ("sqlalchemy.engine", "aiosqlite")
+
 
 def configure_logging(settings: Settings) -> None:
-    """Route stdlib (Temporal's included) and structlog output through one renderer."""
-    use_console = settings.log_format == "console" or (
-        settings.log_format == "auto" and sys.stderr.isatty()
-    )
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: structlog.types.Processor = (
-        structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
-    )
+    """Route structlog, stdlib and Temporal output through one renderer on stderr.
+
+    Call it once at start-up, before the first Temporal client is created: the SDK core
+    picks its log destination when its runtime starts.
+    """
+    shared = _shared_processors()
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    root = logging.getLogger()
+    root.handlers[:] = [_handler(shared, _renderer(settings))]
+    root.setLevel(settings.log_level.upper())
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    _route_temporal()
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def _renderer(settings: Settings) -> Processor:
+    console = settings.log_format == "console" or (
+        settings.log_format == "auto" and sys.stderr.isatty()
+    )
+    if not console:
+        return structlog.processors.JSONRenderer()
+    # Forced console output into a file or pipe stays free of colour codes.
+    return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+
+def _handler(shared: list[Processor], renderer: Processor) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            # Records from stdlib loggers get the same fields, plus their ``extra=`` keywords
+            # (the SDK puts workflow and activity ids there).
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _core_fields],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -39,8 +82,37 @@ def configure_logging(settings: Settings) -> None:
             ],
         )
     )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
-    # SQL statements carry clinical values; never log them.
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    return handler
+
+
+def _core_fields(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Turn the SDK core's log entry object into plain fields a JSON line can hold."""
+    entry = event.pop("temporal_log", None)
+    if entry is not None:
+        event["core_target"] = entry.target
+        event["core_fields"] = entry.fields
+    return event
+
+
+def _route_temporal() -> None:
+    # Keep event names clean ("journey.phase_changed"); the workflow and activity ids still
+    # arrive as the ``temporal_workflow`` / ``temporal_activity`` fields.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
+    _forward_core_logs()
+
+
+@functools.cache
+def _forward_core_logs() -> None:
+    """Make the SDK core log through Python logging instead of straight to stderr (once)."""
+    forwarding = LogForwardingConfig(
+        logger=logging.getLogger("temporalio.core"),
+        append_target_to_name=False,
+        prepend_target_on_message=False,
+        append_log_fields_to_message=False,
+    )
+    levels = TelemetryFilter(core_level="WARN", other_level="ERROR")
+    telemetry = TelemetryConfig(logging=LoggingConfig(filter=levels, forwarding=forwarding))
+    Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=False)

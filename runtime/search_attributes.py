@@ -1,4 +1,11 @@
-"""Non-PHI search attribute keys, and their registration on a server."""
+"""Non-PHI search attribute keys, and their registration on a server.
+
+They help triage in the Temporal UI and never carry client data: a phase, a level-of-care
+code, a review date and an urgent flag. Servers refuse upserts of attributes they do not
+know (the workflow task then fails over and over), so every server must register them:
+the embedded dev server through :func:`dev_server_flags`, the time-skipping test server and
+external clusters through :func:`register`.
+"""
 
 from typing import Any
 
@@ -29,6 +36,10 @@ _FLAG_TYPES = {
 }
 
 
+class SearchAttributeError(RuntimeError):
+    """A journey search attribute exists on the server with another type."""
+
+
 def dev_server_flags() -> list[str]:
     """``--search-attribute NAME=TYPE`` flags for ``temporal server start-dev``."""
     flags: list[str] = []
@@ -38,28 +49,53 @@ def dev_server_flags() -> list[str]:
 
 
 async def register(client: Client) -> None:
-    """Register any missing attribute through the operator service (test servers, clusters)."""
+    """Register the journey attributes the server lacks, through the operator service.
+
+    Works on external clusters, the dev server and the time-skipping test server; the
+    latter cannot list attributes, so all of them are (harmlessly) added again there.
+
+    Raises:
+        SearchAttributeError: an attribute exists with another type.
+        temporalio.service.RPCError: the server refused the registration.
+    """
+    existing = await _existing(client)
+    missing: dict[str, IndexedValueType.ValueType] = {}
+    for key in ALL_KEYS:
+        wanted = IndexedValueType.ValueType(int(key.indexed_value_type))
+        if key.name not in existing:
+            missing[key.name] = wanted
+        elif existing[key.name] != wanted:
+            found, needed = _type_name(existing[key.name]), _type_name(wanted)
+            raise SearchAttributeError(
+                f"search attribute {key.name} exists as {found}; the journeys need {needed}"
+            )
+    if missing:
+        await _add(client, missing)
+
+
+def _type_name(value: IndexedValueType.ValueType) -> str:
+    return IndexedValueType.Name(value).removeprefix("INDEXED_VALUE_TYPE_").title()
+
+
+async def _existing(client: Client) -> dict[str, IndexedValueType.ValueType]:
     try:
         listed = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=client.namespace)
         )
-        existing = set(listed.custom_attributes)
     except RPCError as exc:
         # The time-skipping test server can add attributes but not list them.
         if exc.status is not RPCStatusCode.UNIMPLEMENTED:
             raise
-        existing = set()
-    missing = {
-        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
-        for key in ALL_KEYS
-        if key.name not in existing
-    }
-    if not missing:
-        return
+        return {}
+    return dict(listed.custom_attributes)
+
+
+async def _add(client: Client, missing: dict[str, IndexedValueType.ValueType]) -> None:
     try:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(search_attributes=missing, namespace=client.namespace)
         )
     except RPCError as exc:
+        # Another process registered them between our list and our add.
         if exc.status is not RPCStatusCode.ALREADY_EXISTS:
             raise

@@ -2,35 +2,42 @@
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept a setting under its plain name (as Temporal's own tools do) or with our prefix."""
+    return AliasChoices(name, f"JOURNEYS_{name}")
 
 
 class Settings(BaseSettings):
     """Every setting of the service; env prefix ``JOURNEYS_`` (Temporal ones also unprefixed)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="JOURNEYS_", env_file=".env", extra="ignore", validate_default=True
+        env_prefix="JOURNEYS_",
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+        populate_by_name=True,
+        # Errors name the setting but never echo its value: codec keys and API keys are secrets.
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Path("data")
     database_url: str | None = None
-    temporal_address: str | None = Field(
-        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "JOURNEYS_TEMPORAL_ADDRESS")
-    )
+    temporal_address: str | None = Field(default=None, validation_alias=_env("TEMPORAL_ADDRESS"))
     temporal_namespace: str = Field(
-        default="default",
-        min_length=1,
-        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "JOURNEYS_TEMPORAL_NAMESPACE"),
+        default="default", min_length=1, validation_alias=_env("TEMPORAL_NAMESPACE")
     )
     temporal_tls: bool = False
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
     temporal_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("TEMPORAL_API_KEY", "JOURNEYS_TEMPORAL_API_KEY")
+        default=None, validation_alias=_env("TEMPORAL_API_KEY")
     )
     task_queue: str = Field(default="client-journeys", min_length=1)
     temporal_port: int = Field(default=7233, ge=1, le=65535)
@@ -47,9 +54,33 @@ class Settings(BaseSettings):
     @field_validator("temporal_address")
     @classmethod
     def _host_and_port(cls, value: str | None) -> str | None:
-        if value is not None and ":" not in value:
+        if value is not None and not value.rpartition(":")[2].isdigit():
             raise ValueError("expected HOST:PORT")
         return value or None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        # INFO and info both come from people's habits; the logging module wants one spelling.
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _codec_keys_name_the_active_one(self) -> Self:
+        if not self.codec_keys:
+            return self
+        if self.codec_active_key is None and len(self.codec_keys) > 1:
+            raise ValueError("codec_active_key: required when codec_keys holds several keys")
+        if self.codec_active_key is not None and self.codec_active_key not in self.codec_keys:
+            raise ValueError(f"codec_active_key: {self.codec_active_key!r} is not in codec_keys")
+        return self
+
+    @model_validator(mode="after")
+    def _tls_cert_comes_with_its_key(self) -> Self:
+        # A certificate without its private key (or the reverse) fails only at the first
+        # connection, far from the typo; refuse it here instead.
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("temporal_tls_cert and temporal_tls_key: set both or neither")
+        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -69,5 +100,9 @@ class Settings(BaseSettings):
 
 @cache
 def get_settings() -> Settings:
-    """The settings, loaded once per process."""
+    """The settings, loaded once per process.
+
+    Raises:
+        pydantic.ValidationError: a setting has a bad value; the message names it.
+    """
     return Settings()

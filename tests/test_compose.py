@@ -1,5 +1,6 @@
 """docker-compose.yml describes the production shape (no Docker engine runs here to start it)."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ def test_compose_has_the_production_services_with_health_checks() -> None:
         "temporal-ui",
         "readmodel-db",
         "worker",
+        "api",
     } <= set(services)
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
@@ -30,9 +32,28 @@ def test_compose_has_the_production_services_with_health_checks() -> None:
 
 
 def test_temporal_runs_on_postgresql() -> None:
-    temporal = _compose()["services"]["temporal"]
+    services = _compose()["services"]
+    temporal = services["temporal"]
+    assert temporal["image"].startswith("temporalio/auto-setup:")
     assert temporal["environment"]["DB"].startswith("postgres")
     assert temporal["environment"]["POSTGRES_SEEDS"] == "temporal-db"
+    assert services["temporal-db"]["image"].startswith("postgres:")
+    assert "temporal operator cluster health" in " ".join(temporal["healthcheck"]["test"])
+    assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_databases_report_health_with_pg_isready() -> None:
+    services = _compose()["services"]
+    for name in ("temporal-db", "readmodel-db"):
+        assert "pg_isready" in " ".join(services[name]["healthcheck"]["test"]), name
+
+
+def test_no_secret_is_written_into_the_file() -> None:
+    for name, service in _compose()["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if any(word in key for word in ("PASSWORD", "PWD", "CODEC_KEYS", "API_KEY")):
+                # Only a required variable from .env or the shell, never a literal.
+                assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]*\}", str(value)), f"{name}.{key}"
 
 
 def test_worker_is_built_here_and_waits_for_healthy_dependencies() -> None:

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.commands import Discharge, ReportEvent
 from models.journey import DischargeReason
 from models.policy import ClinicalEventKind
+from models.state import JourneyState
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from runtime.search_attributes import ALL_KEYS
@@ -22,7 +23,6 @@ from tests.builders import PRIMARY
 from tests.conftest import encrypted_converter
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
-from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
 OUT = Path(__file__).parent / "journey-discharged.json"
@@ -51,8 +51,8 @@ async def main() -> None:
             await j.service.discharge(
                 JOURNEY, Discharge(discharged_by=PRIMARY, reason=DischargeReason.TRANSFERRED)
             )
-            handle = env.client.get_workflow_handle_for(
-                ClientJourneyWorkflow.run, journey_workflow_id(JOURNEY)
+            handle = env.client.get_workflow_handle(
+                journey_workflow_id(JOURNEY), result_type=JourneyState
             )
             await handle.result()
             history = await handle.fetch_history()

@@ -4,12 +4,15 @@ import base64
 import json
 import os
 import stat
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from temporalio.api.common.v1 import Payload
 
+from runtime.client import codec_from_settings, data_converter
 from runtime.codec import CodecKeyError, EncryptionCodec, load_keys, load_or_create_key_file
 from runtime.settings import Settings
 
@@ -61,18 +64,77 @@ async def test_unencrypted_payloads_pass_through_decode() -> None:
     assert await EncryptionCodec({"a": KEY_A}, "a").decode([PLAIN]) == [PLAIN]
 
 
+class Assessment(BaseModel):
+    """Stands in for a workflow argument carrying clinical detail."""
+
+    note: str
+    phq9_item9: int
+
+
+async def test_the_client_converter_leaves_no_plaintext_in_payloads() -> None:
+    converter = data_converter(EncryptionCodec({"a": KEY_A}, "a"))
+    value = Assessment(note="reports cravings after discharge", phq9_item9=2)
+    [sealed] = await converter.encode([value])
+    assert sealed.metadata["encoding"] == b"binary/encrypted"
+    assert b"cravings" not in sealed.SerializeToString()
+    assert b"phq9" not in sealed.SerializeToString()
+    assert await converter.decode([sealed], [Assessment]) == [value]
+
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """A umask that would leave a carelessly created file readable by everyone."""
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("permissive_umask")
 def test_key_file_is_created_owner_only_and_reused(tmp_path: Path) -> None:
     path = tmp_path / "keys" / "codec-keys.json"
     keys, active = load_or_create_key_file(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(keys[active]) == 32
     assert load_or_create_key_file(path) == (keys, active)
+    assert os.listdir(path.parent) == ["codec-keys.json"]
+
+
+def test_processes_starting_together_share_one_key(tmp_path: Path) -> None:
+    path = tmp_path / "codec-keys.json"
+    start = threading.Barrier(8)
+    results: list[tuple[dict[str, bytes], str]] = []
+
+    def load() -> None:
+        start.wait()
+        results.append(load_or_create_key_file(path))
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8
+    assert all(result == results[0] for result in results)
+    assert os.listdir(tmp_path) == ["codec-keys.json"]
+
+
+async def test_without_configured_keys_every_process_reads_the_local_key_file(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, codec_keys=None)
+    [sealed] = await codec_from_settings(settings).encode([PLAIN])
+    assert (tmp_path / "codec-keys.json").exists()
+    # A second process (a new codec) reads what the first one wrote.
+    assert await codec_from_settings(settings).decode([sealed]) == [PLAIN]
 
 
 def test_keys_from_settings_win_over_the_key_file(tmp_path: Path) -> None:
     encoded = base64.b64encode(KEY_B).decode()
     settings = Settings(
-        data_dir=tmp_path, codec_keys={"prod-1": SecretStr(encoded)}, codec_active_key="prod-1"
+        _env_file=None,
+        data_dir=tmp_path,
+        codec_keys={"prod-1": SecretStr(encoded)},
+        codec_active_key="prod-1",
     )
     assert load_keys(settings) == ({"prod-1": KEY_B}, "prod-1")
     assert not (tmp_path / "codec-keys.json").exists()
@@ -87,13 +149,22 @@ def test_keys_from_settings_win_over_the_key_file(tmp_path: Path) -> None:
 )
 def test_bad_keys_are_refused(tmp_path: Path, keys: dict[str, str], message: str) -> None:
     secrets = {k: SecretStr(v) for k, v in keys.items()}
-    settings = Settings(data_dir=tmp_path, codec_keys=secrets)
+    settings = Settings(_env_file=None, data_dir=tmp_path, codec_keys=secrets)
     with pytest.raises(CodecKeyError, match=message):
         load_keys(settings)
 
 
-def test_corrupt_key_file_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"keys": {}}, "not a valid key file"),
+        ("not json", "not a valid key file"),
+        ({"active": "b", "keys": {"a": base64.b64encode(KEY_A).decode()}}, "active key 'b'"),
+        ({"active": "a", "keys": {"a": base64.b64encode(b"short").decode()}}, "32 bytes"),
+    ],
+)
+def test_bad_key_file_is_a_clear_error(tmp_path: Path, body: object, message: str) -> None:
     path = tmp_path / "codec-keys.json"
-    path.write_text(json.dumps({"keys": {}}))
-    with pytest.raises(CodecKeyError, match="not a valid key file"):
+    path.write_text(body if isinstance(body, str) else json.dumps(body))
+    with pytest.raises(CodecKeyError, match=message):
         load_or_create_key_file(path)

@@ -11,12 +11,12 @@ from models.commands import DecideTransition, Discharge, ReportEvent
 from models.errors import RejectionCode
 from models.journey import DischargeReason, EventKind, Phase, Priority
 from models.policy import ClinicalEventKind
+from models.state import JourneyState
 from models.work import TaskKind, TaskStatus
 from readmodel.queries import JourneyQueries
 from service.journeys import CommandRejectedError
 from tests.builders import PRIMARY, SUPERVISOR
 from tests.workflows.driver import JourneyDriver
-from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
 
@@ -86,8 +86,8 @@ async def test_whole_journey_from_intake_to_completion_over_fifteen_months(
         await j.check_in()
     await j.sleep(days=10)
 
-    handle = env.client.get_workflow_handle_for(
-        ClientJourneyWorkflow.run, journey_workflow_id("J-WHOLE")
+    handle = env.client.get_workflow_handle(
+        journey_workflow_id("J-WHOLE"), result_type=JourneyState
     )
     final = await handle.result()
     assert final.phase is Phase.COMPLETED
@@ -179,9 +179,7 @@ async def test_discharge_against_advice_ends_the_journey_and_cancels_work(
     await j.service.discharge(
         "J-AMA", Discharge(discharged_by=PRIMARY, reason=DischargeReason.AGAINST_ADVICE)
     )
-    handle = env.client.get_workflow_handle_for(
-        ClientJourneyWorkflow.run, journey_workflow_id("J-AMA")
-    )
+    handle = env.client.get_workflow_handle(journey_workflow_id("J-AMA"), result_type=JourneyState)
     final = await handle.result()
     assert final.phase is Phase.DISCHARGED
     assert final.discharge_reason is DischargeReason.AGAINST_ADVICE
