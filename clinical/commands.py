@@ -6,7 +6,7 @@ changes nothing; the workflow runs the checks in its update validators as well.
 
 from datetime import datetime, timedelta
 
-from clinical import journal, monitoring
+from clinical import journal, monitoring, plan_review
 from clinical.errors import RuleViolation
 from clinical.placement import check_dimensions, recommend
 from clinical.schedule import next_review_due
@@ -218,6 +218,7 @@ def _move(state: JourneyState, decision: Decision, now: datetime) -> None:
         state, decision.phase, decision.loc_code, reason, decision.decided_by, now
     )
     monitoring.end_schedules(state, now)
+    plan_review.on_level_entered(state, now)
     if decision.phase is Phase.AFTERCARE and previous_phase is not Phase.AFTERCARE:
         state.aftercare = AftercareState(started_at=now)
     elif decision.phase is not Phase.AFTERCARE:

@@ -6,7 +6,7 @@ changes nothing.
 
 from datetime import datetime, timedelta
 
-from clinical import journal
+from clinical import journal, plan_review, progress
 from clinical.commands import check_open
 from clinical.errors import RuleViolation
 from clinical.schedule import check_in_window_opens
@@ -24,6 +24,7 @@ from models.commands import (
 from models.errors import RejectionCode
 from models.journey import EventKind, Phase, Priority
 from models.plan import Signature, TreatmentPlan
+from models.policy import ClinicalEventKind
 from models.state import JourneyState
 from models.work import Task, TaskKind, TaskStatus
 
@@ -47,6 +48,8 @@ def apply_report_event(state: JourneyState, cmd: ReportEvent, now: datetime) -> 
         rule.priority,
         {"event": cmd.kind.value, "count": str(count)},
     )
+    if cmd.kind is ClinicalEventKind.RELAPSE:
+        progress.relapsed(state, now)
     opened = None
     if rule.opens_reassessment and count >= rule.threshold:
         opened = journal.open_reassessment(
@@ -95,7 +98,8 @@ def check_revise_plan(state: JourneyState, cmd: RevisePlan) -> None:
 def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> CommandResult:
     """Write the next plan version."""
     check_revise_plan(state, cmd)
-    version = state.plan.version + 1 if state.plan else 1
+    previous = state.plan
+    version = previous.version + 1 if previous else 1
     content = cmd.model_dump(exclude={"author", "reason"})
     state.plan = TreatmentPlan.model_validate(
         {**content, "version": version, "author": cmd.author, "reason": cmd.reason,
@@ -109,6 +113,7 @@ def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> Co
         f"Treatment plan version {version}: {cmd.reason}",
         refs={"version": str(version)},
     )
+    progress.plan_revised(state, previous, state.plan, now)
     return CommandResult(seq=event.seq, message="plan revised", plan_version=version)
 
 
@@ -134,6 +139,9 @@ def apply_sign_plan(state: JourneyState, cmd: SignPlan, now: datetime) -> Comman
     signature = Signature(signer=cmd.signer, signed_by=cmd.signed_by, signed_at=now)
     state.plan = plan.model_copy(update={"signatures": [*plan.signatures, signature]})
     complete = state.plan.fully_signed
+    if complete:
+        state.signed_plan_version = plan.version
+        plan_review.on_fully_signed(state, now)
     event = journal.emit(
         state, EventKind.PLAN_SIGNED, now,
         f"Plan version {plan.version} signed by the {cmd.signer}"
@@ -158,9 +166,15 @@ def check_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime
 def apply_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime) -> CommandResult:
     """Count the check-in toward the next scheduled one and close outreach work."""
     check_record_check_in(state, cmd, now)
-    assert state.aftercare is not None  # narrowed by the check
-    state.aftercare.next_check_in += 1
-    state.aftercare.last_check_in_at = now
+    aftercare = state.aftercare
+    assert aftercare is not None  # narrowed by the check
+    aftercare.next_check_in += 1
+    aftercare.last_check_in_at = now
+    aftercare.missed_in_row = 0
+    for support in dict.fromkeys(cmd.supports_attended):
+        aftercare.supports_attended[support.value] = (
+            aftercare.supports_attended.get(support.value, 0) + 1
+        )
     outreach = [t for t in journal.open_tasks(state) if t.kind is TaskKind.OUTREACH]
     journal.close_tasks(state, outreach, TaskStatus.DONE, now)
     event = journal.emit(
@@ -168,8 +182,15 @@ def apply_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime
         EventKind.CHECK_IN_RECORDED,
         now,
         "Aftercare check-in recorded",
-        refs={"check_in": str(state.aftercare.next_check_in)},
+        refs={"check_in": str(aftercare.next_check_in)},
     )
+    if cmd.substance_use:
+        # Use reported at a check-in is a relapse: the policy's relapse rule decides the rest.
+        relapse = ReportEvent(kind=ClinicalEventKind.RELAPSE, reported_by=cmd.recorded_by)
+        opened = apply_report_event(state, relapse, now).reassessment_id
+        return CommandResult(
+            seq=event.seq, message="check-in recorded; relapse reported", reassessment_id=opened
+        )
     return CommandResult(seq=event.seq, message="check-in recorded")
 
 
@@ -177,7 +198,7 @@ def check_complete_task(state: JourneyState, cmd: CompleteTask) -> Task:
     """Only open follow-up and outreach tasks can be completed by hand."""
     check_open(state)
     task = next((t for t in journal.open_tasks(state) if t.task_id == cmd.task_id), None)
-    if task is None or task.kind is TaskKind.COMPLETE_REASSESSMENT:
+    if task is None or task.kind in (TaskKind.COMPLETE_REASSESSMENT, TaskKind.PLAN_REVIEW):
         raise RuleViolation(
             RejectionCode.UNKNOWN_TASK,
             f"task_id: {cmd.task_id!r} is not an open follow-up or outreach task",
@@ -231,4 +252,5 @@ def finish(state: JourneyState, phase: Phase, reason: str, by: str, now: datetim
     state.next_review_due = None
     state.aftercare = None
     state.monitoring_due = {}
+    state.plan_review = None
     state.ended_at = now

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from clinical import journal, monitoring
+from clinical import journal, monitoring, progress
 from clinical.commands import check_open
 from clinical.errors import RuleViolation
 from clinical.instruments import score
@@ -80,6 +80,7 @@ def apply_record_instrument(
     monitoring.recorded(state, result.code, now)
     for rule in fired_triggers(state.policy.triggers, state.loc_code, previous, result):
         _fire(state, rule, now)
+    progress.scored(state, result.code, result.total, now)
     return CommandResult(seq=event.seq, message="instrument recorded", instrument=result)
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from clinical import journal, monitoring
+from clinical import journal, monitoring, plan_review, progress
 from clinical.episode import finish
 from clinical.schedule import aftercare_ends, check_in_due, check_in_missed_at
 from models.clinical import ReassessmentTrigger
@@ -23,9 +23,10 @@ def next_deadline(state: JourneyState) -> datetime | None:
         candidates.append(state.next_review_due)
     if active is not None and not active.escalated:
         candidates.append(active.due_at)
-    monitoring_miss = monitoring.next_miss(state)
-    if monitoring_miss is not None:
-        candidates.append(monitoring_miss)
+    for upcoming in (monitoring.next_miss(state), plan_review.next_time(state),
+                     progress.next_time(state)):  # fmt: skip
+        if upcoming is not None:
+            candidates.append(upcoming)
     if state.aftercare is not None:
         missed_at = check_in_missed_at(state.policy, state.aftercare)
         if missed_at is not None:
@@ -42,6 +43,8 @@ def run_due_work(state: JourneyState, now: datetime) -> bool:
         _open_scheduled_review,
         _escalate_overdue,
         monitoring.miss_due_checks,
+        plan_review.due_work,
+        progress.due_work,
         _miss_check_ins,
         _complete_aftercare,
     )
@@ -93,6 +96,7 @@ def _miss_check_ins(state: JourneyState, now: datetime) -> bool:
         due = check_in_due(state.policy, aftercare)
         aftercare.next_check_in += 1
         aftercare.missed += 1
+        aftercare.missed_in_row += 1
         policy = state.policy.aftercare
         task = journal.open_task(
             state,
@@ -109,6 +113,14 @@ def _miss_check_ins(state: JourneyState, now: datetime) -> bool:
             f"Aftercare check-in due {due.isoformat() if due else ''} was missed; outreach opened",
             refs={"task_id": task.task_id},
         )
+        if aftercare.missed_in_row == policy.reassess_after_missed:
+            journal.open_reassessment(
+                state,
+                ReassessmentTrigger.DATA_POINT_MISSING,
+                f"{aftercare.missed_in_row} aftercare check-ins missed in a row",
+                now,
+                timedelta(hours=policy.reassessment_due_hours),
+            )
         changed = True
     return changed
 

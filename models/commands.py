@@ -7,7 +7,7 @@ from models.care import CareTeam
 from models.clinical import AssessmentKind, DimensionRating, Recommendation
 from models.instruments import InstrumentResult
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import PlanContent, Signer
+from models.plan import PlanContent, RecoverySupport, Signer
 from models.policy import ClinicalEventKind, Policy
 
 
@@ -95,9 +95,12 @@ class SignPlan(StrictModel):
 
 
 class RecordCheckIn(StrictModel):
-    """An aftercare check-in happened."""
+    """An aftercare check-in happened: which recovery supports the client used, any use."""
 
     recorded_by: OpaqueId
+    supports_attended: list[RecoverySupport] = Field(default_factory=list, max_length=20)
+    # Use reported at the check-in counts as a relapse: the relapse rule of the policy applies.
+    substance_use: bool = False
 
 
 class Discharge(StrictModel):

@@ -83,6 +83,9 @@ class EventKind(StrEnum):
     CHECK_IN_MISSED = "check_in_missed"
     JOURNEY_COMPLETED = "journey_completed"
     JOURNEY_DISCHARGED = "journey_discharged"
+    PLAN_REVIEW_DUE = "plan_review_due"
+    PLAN_REVIEW_OVERDUE = "plan_review_overdue"
+    MILESTONE_REACHED = "milestone_reached"
 
 
 class JourneyEvent(StrictModel):

@@ -107,6 +107,18 @@ class Support(StrictModel):
     note: ShortText | None = None
 
 
+class RecoverySupport(StrEnum):
+    """Recovery supports planned for, and attended in, aftercare."""
+
+    MUTUAL_HELP_MEETINGS = "mutual_help_meetings"
+    PEER_SUPPORT = "peer_support"
+    RECOVERY_COACH = "recovery_coach"
+    RECOVERY_HOUSING = "recovery_housing"
+    ALUMNI_GROUP = "alumni_group"
+    OUTPATIENT_COUNSELLING = "outpatient_counselling"
+    MEDICATION_CONTINUATION = "medication_continuation"
+
+
 class RelapsePrevention(StrictModel):
     """Triggers, warning signs and coping strategies."""
 
@@ -141,6 +153,7 @@ class PlanContent(StrictModel):
     supports: list[Support] = Field(default_factory=list, max_length=20)
     relapse_prevention: RelapsePrevention = Field(default_factory=RelapsePrevention)
     aftercare_plan: ShortText | None = None
+    recovery_supports: list[RecoverySupport] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _references_hold(self) -> "PlanContent":

@@ -30,6 +30,9 @@ class LevelOfCare(StrictModel):
     name: ShortText
     phase: Literal[Phase.WITHDRAWAL_MANAGEMENT, Phase.TREATMENT]
     review_interval_days: PositiveInt
+    # Individualized plan: due this long after admission to the level, reviewed this often.
+    initial_plan_due_hours: PositiveInt | None = None
+    plan_review_days: PositiveInt | None = None
 
 
 class PlacementCondition(StrictModel):
@@ -68,6 +71,9 @@ class AftercarePolicy(StrictModel):
     duration: timedelta
     outreach_role: Role
     outreach_due_hours: PositiveInt
+    # This many check-ins missed in a row open a reassessment (possible re-entry into care).
+    reassess_after_missed: PositiveInt | None = None
+    reassessment_due_hours: PositiveInt = 72
 
     @model_validator(mode="after")
     def _ordered(self) -> "AftercarePolicy":
@@ -129,6 +135,33 @@ class MonitoringRule(StrictModel):
     priority: Priority = Priority.URGENT
 
 
+class PlanReviewPolicy(StrictModel):
+    """Reminders for a plan coming due; an unsigned plan past its due time is overdue."""
+
+    reminder_hours: PositiveInt = 24
+
+
+class OutcomeRule(StrictModel):
+    """Treatment response and remission on one instrument, measured from the first score."""
+
+    instrument: str
+    response_drop_percent: int | None = Field(default=None, ge=1, le=100)
+    remission_below: PositiveInt | None = None
+
+
+class ProgressPolicy(StrictModel):
+    """Milestones the team is told about: days in recovery, response and remission."""
+
+    recovery_days: list[PositiveInt] = Field(default_factory=list)
+    outcomes: list[OutcomeRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ProgressPolicy":
+        if self.recovery_days != sorted(set(self.recovery_days)):
+            raise ValueError("recovery_days: must be strictly increasing")
+        return self
+
+
 class RoutingRule(StrictModel):
     """Which care-team roles hear about one event kind."""
 
@@ -157,6 +190,9 @@ class Policy(StrictModel):
     instruments: InstrumentRegistry | None = None
     triggers: list[TriggerRule] = Field(default_factory=list)
     monitoring: list[MonitoringRule] = Field(default_factory=list)
+    # Defaults switch the features off, so a policy stored before they existed behaves as it did.
+    plan_review: PlanReviewPolicy = Field(default_factory=PlanReviewPolicy)
+    progress: ProgressPolicy = Field(default_factory=ProgressPolicy)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
@@ -174,6 +210,9 @@ class Policy(StrictModel):
             raise ValueError("routing: one rule per event kind")
         self._check_triggers()
         self._check_monitoring()
+        for outcome in self.progress.outcomes:
+            if self.instruments is None or self.instruments.get(outcome.instrument) is None:
+                raise ValueError(f"progress.outcomes: unknown instrument {outcome.instrument!r}")
         return self
 
     def _check_triggers(self) -> None:

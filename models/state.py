@@ -9,6 +9,7 @@ from models.commands import StartJourney
 from models.journey import DischargeReason, JourneyEvent, LocSegment, Phase, Priority
 from models.plan import TreatmentPlan
 from models.policy import ClinicalEventKind, Policy
+from models.progress import GoalStatusChange, Milestone, PlanReviewDue
 from models.work import Task, TaskStatus
 
 
@@ -19,6 +20,8 @@ class AftercareState(StrictModel):
     next_check_in: NonNegativeInt = 0
     last_check_in_at: AwareDatetime | None = None
     missed: NonNegativeInt = 0
+    missed_in_row: NonNegativeInt = 0
+    supports_attended: dict[str, NonNegativeInt] = Field(default_factory=dict)
 
 
 class Measurement(StrictModel):
@@ -51,6 +54,14 @@ class JourneyState(StrictModel):
     measurements: list[Measurement] = Field(default_factory=list)
     # Next due time of each running monitoring schedule, by rule id.
     monitoring_due: dict[str, AwareDatetime] = Field(default_factory=dict)
+    plan_review: PlanReviewDue | None = None
+    signed_plan_version: NonNegativeInt | None = None
+    # First score of each instrument: response is measured against it.
+    baselines: dict[str, NonNegativeInt] = Field(default_factory=dict)
+    milestones: list[Milestone] = Field(default_factory=list)
+    goal_history: list[GoalStatusChange] = Field(default_factory=list)
+    # Start of the current stretch in recovery: the journey start, or the last relapse.
+    recovery_since: AwareDatetime | None = None
     seq: NonNegativeInt = 0
     projected_seq: NonNegativeInt = 0
     outbox: list[JourneyEvent] = Field(default_factory=list)

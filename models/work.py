@@ -16,6 +16,7 @@ class TaskKind(StrEnum):
     OUTREACH = "outreach"
     SAFETY_FOLLOW_UP = "safety_follow_up"
     COLLECT_INSTRUMENT = "collect_instrument"
+    PLAN_REVIEW = "plan_review"
 
 
 class TaskStatus(StrEnum):

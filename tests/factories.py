@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from clinical import commands, episode
-from clinical.timers import next_deadline, run_due_work
+from clinical.timers import run_due_work
 from models.care import CareTeam, Role
 from models.clinical import AssessmentKind
 from models.commands import (
@@ -40,7 +40,7 @@ def journey_batches(journey_id: str = "J-RM-1", start: datetime = T0) -> list[Pr
     batches.append(_flush(state))
     _change_team_and_plan(state, now + timedelta(hours=1))
     batches.append(_flush(state))
-    review = next_deadline(state)
+    review = state.next_review_due
     assert review is not None
     run_due_work(state, review)
     batches.append(_flush(state))
@@ -49,8 +49,9 @@ def journey_batches(journey_id: str = "J-RM-1", start: datetime = T0) -> list[Pr
     relapse = ReportEvent(kind=ClinicalEventKind.RELAPSE, reported_by="cm-diaz")
     episode.apply_report_event(state, relapse, review + timedelta(days=1))
     batches.append(_flush(state))
-    overdue = next_deadline(state)
-    assert overdue is not None
+    active = state.active_reassessment
+    assert active is not None
+    overdue = active.due_at
     run_due_work(state, overdue)
     batches.append(_flush(state))
     return batches

@@ -28,7 +28,7 @@ def _lines(err: str) -> list[dict[str, object]]:
 def test_structlog_and_stdlib_records_become_json_lines(
     restore_logging: None, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    configure_logging(Settings(log_format="json", log_level="INFO"))
+    configure_logging(Settings.model_validate({"log_format": "json", "log_level": "INFO"}))
     structlog.get_logger("journeys.test").info("journey.started", journey_id="J-1")
     logging.getLogger("uvicorn.error").warning("listening %s", "127.0.0.1:8000")
     logging.getLogger("journeys.test").debug("below the level")
