@@ -21,11 +21,13 @@ from models.commands import (
     DecideTransition,
     Discharge,
     RecordAssessment,
+    RecordCheckIn,
     RecordInstrument,
     ReportEvent,
     RequestReassessment,
 )
 from models.journey import DischargeReason, Phase
+from models.plan import RecoverySupport
 from models.policy import ClinicalEventKind
 from models.views import StaffAccount
 from readmodel.access import SEES_ALL, StaffRole
@@ -137,12 +139,15 @@ async def journey_page(
         state = await services.journeys.state(journey_id)
     except JourneyError as exc:
         return _render(request, "base.html", staff=staff, error=str(exc))
+    progress = await services.journeys.progress(journey_id)
     await services.access.record(staff.staff_id, "GET /ui/journeys", journey_id, "ok")
     return _render(
         request,
         "journey.html",
         staff=staff,
         live=live_view(state),
+        progress=progress,
+        recovery_supports=[r.value for r in RecoverySupport],
         timeline=await services.queries.get_timeline(journey_id),
         dimensions=state.policy.dimensions,
         levels=[loc.code for loc in state.policy.levels_of_care],
@@ -281,6 +286,25 @@ async def reassess_form(
         services, staff, journey_id, "POST /ui/journeys/reassess",
         lambda: services.journeys.request_reassessment(journey_id, cmd),
     )  # fmt: skip
+
+
+@router.post("/ui/journeys/{journey_id}/check-in")
+async def check_in_form(
+    journey_id: str, request: Request, services: Services, staff: PageStaff
+) -> Response:
+    """Record an aftercare check-in with the recovery supports ticked and any use."""
+    form = await request.form()
+
+    async def run() -> CommandResult:
+        supports = [RecoverySupport(str(v)) for v in form.getlist("support")]
+        cmd = RecordCheckIn(
+            recorded_by=staff.staff_id,
+            supports_attended=supports,
+            substance_use=form.get("use") == "yes",
+        )
+        return await services.journeys.record_check_in(journey_id, cmd)
+
+    return await _act(services, staff, journey_id, "POST /ui/journeys/check-in", run)
 
 
 @router.post("/ui/journeys/{journey_id}/discharge")

@@ -10,7 +10,7 @@ from models.base import JourneyId, LocCode, OpaqueId, ShortText
 from models.care import CareTeam, Role
 from models.clinical import DimensionRating
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import PlanContent, Signer
+from models.plan import GoalStatus, PlanContent, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
 from models.views import (
     AuditEntry,
@@ -55,6 +55,7 @@ class GoalBody(Body):
     goal_id: OpaqueId
     description: ShortText
     target_date: date
+    status: GoalStatus = GoalStatus.ACTIVE
     problem_id: OpaqueId | None = None
     measure: ShortText | None = None
 
@@ -143,6 +144,15 @@ class PlanRequest(Body):
     supports: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
     relapse_prevention: dict[str, Any] = Field(default_factory=dict)
     aftercare_plan: ShortText | None = None
+    recovery_supports: list[RecoverySupport] = Field(default_factory=list, max_length=20)
+
+
+class CheckInRequest(Body):
+    """An aftercare check-in: the recovery supports used since the last one, and any use
+    (which counts as a relapse and opens a reassessment as the policy says)."""
+
+    supports_attended: list[RecoverySupport] = Field(default_factory=list, max_length=20)
+    substance_use: bool = False
 
 
 class SignatureRequest(Body):

@@ -6,8 +6,9 @@ from typing import Any, Protocol
 from models.care import CareTeam
 from models.commands import CommandResult
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal, Signer
+from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
+from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
 
 
@@ -46,7 +47,9 @@ class Backend(Protocol):
         """Close a follow-up or outreach task."""
         ...
 
-    async def check_in(self, journey: str, by: str) -> CommandResult:
+    async def check_in(
+        self, journey: str, by: str, supports: list[RecoverySupport], substance_use: bool
+    ) -> CommandResult:
         """Record an aftercare check-in."""
         ...
 
@@ -54,7 +57,14 @@ class Backend(Protocol):
         """Replace the care team."""
         ...
 
-    async def plan(self, journey: str, goals: list[Goal], by: str, reason: str) -> CommandResult:
+    async def plan(
+        self,
+        journey: str,
+        goals: list[Goal],
+        by: str,
+        reason: str,
+        recovery_supports: list[RecoverySupport],
+    ) -> CommandResult:
         """Write a plan version."""
         ...
 
@@ -68,6 +78,10 @@ class Backend(Protocol):
 
     async def show(self, journey: str) -> tuple[LiveJourney, Timeline | None]:
         """Live state and timeline."""
+        ...
+
+    async def progress(self, journey: str) -> ProgressView:
+        """Milestones, goals over time, trends and the plan review."""
         ...
 
     async def list_journeys(

@@ -13,7 +13,7 @@ from cli.parsing import parse_ratings, parse_team
 from models.clinical import DimensionRating
 from models.commands import CommandResult
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal, Signer
+from models.plan import Goal, GoalStatus, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
 from runtime.settings import get_settings
 from service.ids import new_journey_id
@@ -201,11 +201,21 @@ async def done(
 
 @app.command("check-in")
 @run
-async def check_in(journey: Journey, by: By = None) -> None:
-    """Record an aftercare check-in."""
+async def check_in(
+    journey: Journey,
+    support: Annotated[
+        list[RecoverySupport] | None,
+        typer.Option("--support", help="A recovery support used since the last check-in (repeat)."),
+    ] = None,
+    use: Annotated[
+        bool, typer.Option("--use", help="Substance use reported: counts as a relapse.")
+    ] = False,
+    by: By = None,
+) -> None:
+    """Record an aftercare check-in, with the recovery supports used and any use."""
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.check_in(journey, who), journey)
+        _report(await journeys.check_in(journey, who, support or [], use), journey)
 
 
 @app.command()
@@ -229,13 +239,31 @@ async def plan(
     journey: Journey,
     reason: Annotated[str, typer.Option(help="Why the plan changes.")],
     goal: Annotated[list[str], typer.Option("--goal", help="ID|YYYY-MM-DD|description (repeat).")],
+    achieved: Annotated[
+        list[str] | None,
+        typer.Option("--achieved", help="Mark this goal ID achieved in this version (repeat)."),
+    ] = None,
+    recovery_support: Annotated[
+        list[RecoverySupport] | None,
+        typer.Option("--recovery-support", help="A recovery support planned for (repeat)."),
+    ] = None,
     by: By = None,
 ) -> None:
-    """Write a new treatment plan version with its goals."""
+    """Write a new treatment plan version with its goals (and which are achieved)."""
     goals = [_parse_goal(g) for g in goal]
+    unknown = set(achieved or []) - {g.goal_id for g in goals}
+    if unknown:
+        raise typer.BadParameter(
+            f"{sorted(unknown)[0]!r} is not one of the --goal ids", param_hint="--achieved"
+        )
+    goals = [
+        g.model_copy(update={"status": GoalStatus.ACHIEVED}) if g.goal_id in (achieved or []) else g
+        for g in goals
+    ]
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.plan(journey, goals, who, reason), journey)
+        result = await journeys.plan(journey, goals, who, reason, recovery_support or [])
+        _report(result, journey)
 
 
 def _parse_goal(spec: str) -> Goal:

@@ -22,8 +22,9 @@ from models.commands import (
     StartJourney,
 )
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal, Signer
+from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
+from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
 from readmodel.queries import JourneyQueries
 from runtime.settings import Settings
@@ -94,18 +95,28 @@ class DirectBackend:
         cmd = CompleteTask(task_id=task_id, completed_by=by)
         return await self._journeys.complete_task(journey, cmd)
 
-    async def check_in(self, journey: str, by: str) -> CommandResult:
+    async def check_in(
+        self, journey: str, by: str, supports: list[RecoverySupport], substance_use: bool
+    ) -> CommandResult:
         """Record an aftercare check-in."""
-        return await self._journeys.record_check_in(journey, RecordCheckIn(recorded_by=by))
+        cmd = RecordCheckIn(recorded_by=by, supports_attended=supports, substance_use=substance_use)
+        return await self._journeys.record_check_in(journey, cmd)
 
     async def team(self, journey: str, care_team: CareTeam, by: str, reason: str) -> CommandResult:
         """Replace the care team."""
         cmd = ChangeCareTeam(changed_by=by, care_team=care_team, reason=reason)
         return await self._journeys.change_care_team(journey, cmd)
 
-    async def plan(self, journey: str, goals: list[Goal], by: str, reason: str) -> CommandResult:
+    async def plan(
+        self,
+        journey: str,
+        goals: list[Goal],
+        by: str,
+        reason: str,
+        recovery_supports: list[RecoverySupport],
+    ) -> CommandResult:
         """Write a plan version."""
-        cmd = RevisePlan(author=by, reason=reason, goals=goals)
+        cmd = RevisePlan(author=by, reason=reason, goals=goals, recovery_supports=recovery_supports)
         return await self._journeys.revise_plan(journey, cmd)
 
     async def sign(self, journey: str, version: int, signer: Signer, by: str) -> CommandResult:
@@ -121,6 +132,10 @@ class DirectBackend:
         """Live state from the workflow, timeline from the read model."""
         state = await self._journeys.state(journey)
         return live_view(state), await self._queries.get_timeline(journey)
+
+    async def progress(self, journey: str) -> ProgressView:
+        """From the workflow's progress query."""
+        return await self._journeys.progress(journey)
 
     async def list_journeys(
         self,

@@ -11,8 +11,9 @@ from models.care import CareTeam
 from models.commands import CommandResult
 from models.errors import RejectionCode
 from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal, Signer
+from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
+from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, StaffAccount, Timeline
 from service.journeys import CommandRejectedError, JourneyError, JourneyNotFoundError
 
@@ -86,22 +87,31 @@ class RemoteBackend:
         path = f"/journeys/{journey}/tasks/{task_id}/complete"
         return CommandResult.model_validate_json(_dump(await self._call("POST", path)))
 
-    async def check_in(self, journey: str, by: str) -> CommandResult:
+    async def check_in(
+        self, journey: str, by: str, supports: list[RecoverySupport], substance_use: bool
+    ) -> CommandResult:
         """POST /journeys/{id}/check-ins."""
-        return CommandResult.model_validate_json(
-            _dump(await self._call("POST", f"/journeys/{journey}/check-ins"))
-        )
+        body = {"supports_attended": [s.value for s in supports], "substance_use": substance_use}
+        return await self._command("POST", f"/journeys/{journey}/check-ins", body)
 
     async def team(self, journey: str, care_team: CareTeam, by: str, reason: str) -> CommandResult:
         """PUT /journeys/{id}/care-team."""
         body = {"care_team": care_team.model_dump(mode="json"), "reason": reason}
         return await self._command("PUT", f"/journeys/{journey}/care-team", body)
 
-    async def plan(self, journey: str, goals: list[Goal], by: str, reason: str) -> CommandResult:
+    async def plan(
+        self,
+        journey: str,
+        goals: list[Goal],
+        by: str,
+        reason: str,
+        recovery_supports: list[RecoverySupport],
+    ) -> CommandResult:
         """PUT /journeys/{id}/plan."""
         body = {
             "reason": reason,
-            "goals": [g.model_dump(mode="json", exclude={"status"}) for g in goals],
+            "goals": [g.model_dump(mode="json") for g in goals],
+            "recovery_supports": [s.value for s in recovery_supports],
         }
         return await self._command("PUT", f"/journeys/{journey}/plan", body)
 
@@ -123,6 +133,12 @@ class RemoteBackend:
         return (
             LiveJourney.model_validate_json(_dump(detail["live"])),
             Timeline.model_validate_json(_dump(timeline)) if timeline else None,
+        )
+
+    async def progress(self, journey: str) -> ProgressView:
+        """GET /journeys/{id}/progress."""
+        return ProgressView.model_validate_json(
+            _dump(await self._call("GET", f"/journeys/{journey}/progress"))
         )
 
     async def list_journeys(

@@ -85,6 +85,60 @@ def _show_live(live: LiveJourney) -> None:
     )
 
 
+@app.command()
+@run
+async def progress(
+    journey: Annotated[str, typer.Argument(help="Opaque journey id.")], as_json: Json = False
+) -> None:
+    """Progress: days in recovery, milestones, goals over time, instrument trends, plan review."""
+    async with backend(get_settings()) as journeys:
+        view = await journeys.progress(journey)
+    if as_json:
+        render.print_json(view)
+        return
+    review = view.plan_review
+    render.fields(
+        f"Progress of {view.journey_id}",
+        {
+            "days in recovery": f"{view.days_in_recovery} (since {view.recovery_since:%Y-%m-%d})",
+            "next milestone": f"{view.next_recovery_milestone_days} days"
+            if view.next_recovery_milestone_days
+            else None,
+            "goals achieved": f"{view.goals_achieved} of {len(view.goals)}",
+            "plan version": view.plan_version,
+            "plan signed": view.plan_signed,
+            "plan review due": (
+                f"{review.due_at} ({'initial plan' if review.initial else 'review'})"
+                if review
+                else None
+            ),
+            "recovery supports planned": ", ".join(view.recovery_supports_planned) or None,
+            "recovery supports attended": ", ".join(
+                f"{k} x{n}" for k, n in view.recovery_supports_attended.items()
+            )
+            or None,
+        },
+    )
+    render.table("Milestones", ["reached_at", "kind", "detail"], view.milestones)
+    render.table(
+        "Goals",
+        ["goal_id", "status", "target_date", "history", "description"],
+        [
+            {**g.model_dump(exclude={"history"}),
+             "history": " -> ".join(f"v{h.plan_version} {h.status}" for h in g.history)}
+            for g in view.goals
+        ],
+    )  # fmt: skip
+    render.table(
+        "Instrument trends",
+        ["code", "baseline", "latest", "change_percent", "response", "remission", "scores"],
+        [
+            {**t.model_dump(exclude={"points"}), "scores": " ".join(str(p[1]) for p in t.points)}
+            for t in view.trends
+        ],
+    )
+
+
 @app.command("list")
 @run
 async def list_journeys(

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from clinical import journal
+from clinical import journal, plan_review
 from clinical.errors import RuleViolation
 from models.commands import CommandResult, MigratePolicy, MigrationPlan
 from models.errors import RejectionCode
@@ -28,6 +28,7 @@ def plan_migration(state: JourneyState, target: Policy) -> MigrationPlan:
     if blocked is not None:
         return plan.model_copy(update={"blocked": blocked})
     changes, due = _review_change(state, target)
+    changes += _plan_review_changes(state, target)
     changes += _rule_changes(state.policy, target)
     return plan.model_copy(update={"changes": changes, "next_review_due": due})
 
@@ -59,6 +60,24 @@ def _review_change(state: JourneyState, target: Policy) -> tuple[list[str], date
     return [change], due
 
 
+def _plan_review_changes(state: JourneyState, target: Policy) -> list[str]:
+    old = state.policy.level(state.loc_code) if state.loc_code else None
+    new = target.level(state.loc_code) if state.loc_code else None
+    if old is None or new is None:
+        return []
+    changes = []
+    for field, unit in (("initial_plan_due_hours", "h"), ("plan_review_days", "days")):
+        before, after = getattr(old, field), getattr(new, field)
+        if before != after:
+            what = field.replace("_", " ")
+            changes.append(
+                f"{what} at {state.loc_code}: {before or 'none'} -> {after or 'none'} {unit}"
+            )
+    if state.plan_review is None and (new.initial_plan_due_hours or new.plan_review_days):
+        changes.append("a plan review opens under the new intervals")
+    return changes
+
+
 def _rule_changes(old: Policy, new: Policy) -> list[str]:
     changes: list[str] = []
     old_triggers = {t.trigger_id for t in old.triggers}
@@ -87,6 +106,9 @@ def apply_migrate_policy(state: JourneyState, cmd: MigratePolicy, now: datetime)
     plan = check_migrate_policy(state, cmd)
     state.policy = cmd.policy
     state.next_review_due = plan.next_review_due
+    # The new intervals apply from now on: an open review can only come forward, a journey
+    # without one gets one.
+    plan_review.on_level_entered(state, now)
     summary = f"Policy {plan.from_version} -> {plan.to_version}: {cmd.reason}"
     event = journal.emit(
         state, EventKind.POLICY_MIGRATED, now, summary[:500],

@@ -1,5 +1,6 @@
 """Send commands to journeys and read their live state, with errors callers can branch on."""
 
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -30,6 +31,7 @@ from models.commands import (
 )
 from models.errors import COMMAND_REJECTED, RejectionCode
 from models.policy import Policy
+from models.progress import ProgressView
 from models.state import JourneyInput, JourneyState
 from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
@@ -85,6 +87,19 @@ class JourneyService:
         handle = self._handle(journey_id)
         try:
             return await handle.query(ClientJourneyWorkflow.state)
+        except RPCError as exc:
+            raise _translate_rpc(journey_id, exc) from None
+
+    async def progress(self, journey_id: str, at: datetime | None = None) -> ProgressView:
+        """Milestones, goal status over time, instrument trends and the plan review.
+
+        Args:
+            journey_id: the journey.
+            at: the time the view is for (days in recovery); now when not given.
+        """
+        when = at or datetime.now(UTC)
+        try:
+            return await self._handle(journey_id).query(ClientJourneyWorkflow.progress, when)
         except RPCError as exc:
             raise _translate_rpc(journey_id, exc) from None
 

@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from clinical import commands, episode, measures, migration
     from clinical.errors import RuleViolation
     from clinical.journal import prune
+    from clinical.progress import progress_view
     from clinical.timers import next_deadline, run_due_work
     from models.commands import (
         ChangeCareTeam,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.errors import COMMAND_REJECTED
     from models.policy import Policy
+    from models.progress import ProgressView
     from models.state import JourneyInput, JourneyState
     from workflows import search
     from workflows.projection import build_batch
@@ -136,6 +138,15 @@ class ClientJourneyWorkflow:
     def state(self) -> JourneyState:
         """The whole live state of the journey."""
         return self._state
+
+    @workflow.query
+    def progress(self, at: datetime) -> ProgressView:
+        """Milestones, goals over time, instrument trends and the plan review as of ``at``.
+
+        The caller gives the time: in a query, ``workflow.now()`` is the time of the last
+        workflow task, which for a quiet journey may be days old.
+        """
+        return progress_view(self._state, max(at, workflow.now()))
 
     @workflow.update
     async def record_assessment(self, cmd: RecordAssessment) -> CommandResult:

@@ -3,11 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from fastapi import Body as RequestBody
 
 from api.deps import Audited, Services
 from api.schemas import (
     AssessmentRequest,
     CareTeamRequest,
+    CheckInRequest,
     DecisionRequest,
     DischargeRequest,
     EventRequest,
@@ -118,9 +120,19 @@ async def complete_task(
 
 
 @router.post("/check-ins")
-async def record_check_in(journey_id: str, services: Services, audit: Audited) -> CommandResult:
-    """Record an aftercare check-in."""
-    cmd = RecordCheckIn(recorded_by=audit.staff.staff_id)
+async def record_check_in(
+    journey_id: str,
+    services: Services,
+    audit: Audited,
+    body: Annotated[CheckInRequest | None, RequestBody()] = None,
+) -> CommandResult:
+    """Record an aftercare check-in (the body is optional: supports attended, any use)."""
+    given = body or CheckInRequest()
+    cmd = RecordCheckIn(
+        recorded_by=audit.staff.staff_id,
+        supports_attended=given.supports_attended,
+        substance_use=given.substance_use,
+    )
     return await services.journeys.record_check_in(journey_id, cmd)
 
 

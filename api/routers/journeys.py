@@ -15,6 +15,7 @@ from api.schemas import (
 )
 from models.commands import StartJourney
 from models.journey import Phase
+from models.progress import ProgressView
 from readmodel.access import SEES_ALL, StaffRole
 from service.ids import new_journey_id
 from service.live import live_view
@@ -89,6 +90,13 @@ async def list_journeys(
         offset=offset,
     )
     return JourneyPage(items=items, limit=limit, offset=offset)
+
+
+@router.get("/{journey_id}/progress")
+async def journey_progress(journey_id: str, services: Services, audit: Audited) -> ProgressView:
+    """Milestones, goal status over time, instrument trends (response, remission), days in
+    recovery, recovery supports and the open plan review, from the live journey."""
+    return await services.journeys.progress(journey_id)
 
 
 @router.get("/{journey_id}")

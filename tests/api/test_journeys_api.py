@@ -241,3 +241,49 @@ async def test_individualized_plan_and_signatures(api: ApiStack) -> None:
     assert plan["interventions"][0]["modality"] == "mat"
     assert plan["preferences"]["mutual_help"] == "twelve_step"
     assert {s["signer"] for s in plan["signatures"]} == {"clinician", "client"}
+
+
+async def test_progress_shows_milestones_goals_trends_and_the_plan_review(api: ApiStack) -> None:
+    await _create(api, "J-API-PROG")
+    async with api.client("th-chen") as http:
+        await http.post(
+            "/journeys/J-API-PROG/assessments",
+            json={"dimensions": {**RATINGS, "d1": 0, "d2": 0, "d3": 0, "d4": 2, "d5": 0, "d6": 0}},
+        )
+        decided = await http.post("/journeys/J-API-PROG/decisions", json={"accept": True})
+        assert decided.json()["loc_code"] == "2.1"
+        for answers in ([2, 2, 2, 2, 2, 2, 2, 2, 0], [1, 1, 1, 1, 1, 1, 0, 0, 0]):
+            await http.post(
+                "/journeys/J-API-PROG/instruments", json={"code": "PHQ-9", "answers": answers}
+            )
+        goal = {"goal_id": "g1", "description": "return to work", "target_date": "2027-01-10",
+                "status": "achieved"}  # fmt: skip
+        plan = await http.put(
+            "/journeys/J-API-PROG/plan",
+            json={"reason": "review", "goals": [goal], "recovery_supports": ["recovery_coach"]},
+        )
+        assert plan.status_code == 200, plan.text
+        progress = (await http.get("/journeys/J-API-PROG/progress")).json()
+        refused = await http.post(
+            "/journeys/J-API-PROG/check-ins", json={"supports_attended": ["bingo"]}
+        )
+        not_yet = await http.post("/journeys/J-API-PROG/check-ins", json={"substance_use": True})
+        after = (await http.get("/journeys/J-API-PROG")).json()["live"]
+    assert [m["kind"] for m in progress["milestones"]] == ["response", "goal_achieved"]
+    assert progress["trends"][0]["baseline"] == 16
+    assert progress["trends"][0]["latest"] == 6
+    assert progress["goals"][0]["history"][0]["status"] == "achieved"
+    assert progress["plan_review"]["initial"] is True  # signatures are still missing
+    assert progress["recovery_supports_planned"] == ["recovery_coach"]
+    assert progress["days_in_recovery"] == 0
+    assert refused.status_code == 422
+    assert "supports_attended" in refused.text
+    assert (not_yet.status_code, not_yet.json()["code"]) == (409, "not_in_aftercare")
+    assert after["active_reassessment"] is None  # neither request changed anything
+
+
+async def test_progress_is_scoped_like_the_journey(api: ApiStack) -> None:
+    await _create(api, "J-API-PROG2")
+    async with api.client("th-other") as http:
+        response = await http.get("/journeys/J-API-PROG2/progress")
+    assert response.status_code == 403

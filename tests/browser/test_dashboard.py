@@ -13,7 +13,13 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.services import ApiServices
 from models.clinical import AssessmentKind
-from models.commands import DecideTransition, RecordAssessment, ReportEvent, StartJourney
+from models.commands import (
+    DecideTransition,
+    RecordAssessment,
+    ReportEvent,
+    RequestReassessment,
+    StartJourney,
+)
 from models.policy import ClinicalEventKind
 from readmodel.access import StaffRole
 from tests.builders import policy, ratings, team
@@ -132,6 +138,12 @@ async def test_staff_follow_and_change_a_journey_in_the_browser(site: Site) -> N
             "PHQ-9 scored 9 (mild, flags: self_harm_risk)"
         )
         await expect(page.get_by_role("region", name="Tasks")).to_contain_text("safety follow up")
+        # 3.7-WM: the initial plan is due within 24 h and still lacks its signatures.
+        await expect(page.get_by_test_id("plan-review")).to_contain_text("initial plan")
+        await expect(page.get_by_test_id("plan-status")).to_have_text("none yet")
+        trends = page.get_by_role("region", name="Instrument trends")
+        await expect(trends).to_contain_text("PHQ-9")
+        await expect(page.get_by_test_id("days-in-recovery")).to_contain_text("0")
         await page.screenshot(path=str(ARTIFACTS / "journey.png"), full_page=True)
 
         # A second request while one is open is refused, says why, and changes nothing.
@@ -142,6 +154,54 @@ async def test_staff_follow_and_change_a_journey_in_the_browser(site: Site) -> N
         await expect(page.get_by_role("alert")).to_contain_text("Refused")
         await expect(page.get_by_test_id("phase")).to_have_text("withdrawal_management")
         await browser.close()
+
+
+async def _to_aftercare(site: Site, journey_id: str) -> None:
+    journeys = site.services.journeys
+    await _start_journey(site, journey_id)
+    for dims, reason in (({"d4": 2}, None), ({}, "step down")):
+        if reason:
+            await journeys.request_reassessment(
+                journey_id, RequestReassessment(requested_by="th-chen", reason=reason)
+            )
+        result = await journeys.record_assessment(
+            journey_id,
+            RecordAssessment(
+                assessment_id=f"{journey_id}.A{len(dims)}{reason or ''}".replace(" ", "-"),
+                kind=AssessmentKind.REASSESSMENT if reason else AssessmentKind.COMPREHENSIVE,
+                dimensions=ratings(**dims),
+                assessed_by="th-chen",
+            ),
+        )
+        assert result.reassessment_id is not None
+        await journeys.decide(
+            journey_id,
+            DecideTransition(
+                reassessment_id=result.reassessment_id, decided_by="th-chen", accept=True
+            ),
+        )
+
+
+async def test_aftercare_check_in_form_refuses_an_early_check_in_and_changes_nothing(
+    site: Site,
+) -> None:
+    await _to_aftercare(site, "J-UI-AFTER")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        await _login(page, site)
+        await page.goto(f"{site.url}/ui/journeys/J-UI-AFTER")
+        await expect(page.get_by_test_id("phase")).to_have_text("aftercare")
+        form = page.get_by_role("form", name="Aftercare check-in")
+        await form.get_by_label("peer support").check()
+        await form.get_by_label("Substance use reported").check()
+        await form.get_by_role("button").click()
+        await expect(page.get_by_role("alert")).to_contain_text("no check-in is due")
+        await browser.close()
+    state = await site.services.journeys.state("J-UI-AFTER")
+    assert state.active_reassessment is None  # the refused use report opened nothing
+    assert state.aftercare is not None
+    assert state.aftercare.supports_attended == {}
 
 
 async def test_feed_updates_live_without_a_reload(site: Site) -> None:

@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clinical import commands, episode
+from clinical import commands, episode, migration
 from clinical.errors import RuleViolation
 from clinical.timers import next_deadline, run_due_work
-from models.commands import CompleteTask
+from models.commands import CompleteTask, MigratePolicy
 from models.journey import EventKind, Phase, Priority
 from models.plan import Signer
 from models.state import JourneyState
 from models.work import Task, TaskKind, TaskStatus
-from tests.builders import PRIMARY, SUPERVISOR, T0, start_command
+from tests.builders import PRIMARY, SUPERVISOR, T0, policy, start_command
 from tests.clinical.engine import events, move, revise, run_until, sign
 
 H = timedelta(hours=1)
@@ -194,3 +194,30 @@ def test_review_due_times_never_land_in_the_past_and_notices_fire_once(
     for kind in (EventKind.PLAN_REVIEW_DUE, EventKind.PLAN_REVIEW_OVERDUE):
         per_task = [e.refs["task_id"] for e in events(state, kind)]
         assert len(per_task) == len(set(per_task)), kind
+
+
+def test_a_migration_brings_a_running_journey_under_plan_review_rules() -> None:
+    current = policy()
+    older = current.model_copy(
+        update={
+            "version": "2025.9",
+            "levels_of_care": [
+                loc.model_copy(update={"initial_plan_due_hours": None, "plan_review_days": None})
+                for loc in current.levels_of_care
+            ],
+        }
+    )
+    state = commands.start(start_command(pol=older), T0)
+    move(state, T0, Phase.TREATMENT, "3.5")
+    assert state.plan_review is None
+
+    preview = migration.plan_migration(state, current)
+    assert "initial plan due hours at 3.5: none -> 48 h" in preview.changes
+    assert "a plan review opens under the new intervals" in preview.changes
+    assert state.plan_review is None  # the dry run changed nothing
+
+    cmd = MigratePolicy(policy=current, migrated_by=SUPERVISOR, reason="plan review rules")
+    migration.apply_migrate_policy(state, cmd, T0 + 10 * H)
+    assert state.plan_review is not None
+    assert state.plan_review.initial
+    assert state.plan_review.due_at == T0 + 58 * H

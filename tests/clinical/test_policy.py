@@ -6,10 +6,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clinical import commands
 from clinical.instruments import REGISTRY_PATH
+from clinical.placement import recommend
 from clinical.policy_loader import DEFAULT_POLICY_PATH, PolicyError, load_policy
-from models.journey import EventKind
+from models.journey import EventKind, Phase
 from models.policy import ClinicalEventKind, Policy
+from tests.builders import T0, start_command
+from tests.clinical.engine import move
 
 
 def _write(tmp_path: Path, data: object) -> Path:
@@ -96,3 +100,38 @@ def test_trigger_on_an_unknown_flag_is_refused(tmp_path: Path) -> None:
     data["triggers"][0]["when"] = {"flag": "no_such_flag"}  # type: ignore[index]
     with pytest.raises(PolicyError, match="no flag 'no_such_flag'"):
         load_policy(_write(tmp_path, data))
+
+
+ASAM4_POLICY_PATH = DEFAULT_POLICY_PATH.with_name("asam4.yaml")
+
+
+def test_the_fourth_edition_policy_drives_the_same_engine() -> None:
+    policy = load_policy(ASAM4_POLICY_PATH)
+    assert policy.asam_edition == 4
+    assert policy.dimensions["d6"] == "Person-centered considerations"
+    assert policy.missing_rules() == []
+
+    ratings = {f"d{i}": 0 for i in range(1, 7)}
+    wm = recommend(policy, {**ratings, "d1": 3}, Phase.INTAKE)
+    assert (wm.phase, wm.loc_code) == (Phase.WITHDRAWAL_MANAGEMENT, "2.7-WM")
+    assert "Intoxication, withdrawal and addiction medications" in wm.rationale
+    outpatient = recommend(policy, {**ratings, "d6": 1}, Phase.INTAKE)
+    assert outpatient.loc_code == "1.5"
+    assert "Person-centered considerations" in outpatient.rationale
+
+    state = commands.start(start_command(pol=policy), T0)
+    move(state, T0, Phase.WITHDRAWAL_MANAGEMENT, "2.7-WM")
+    assert state.plan_review is not None
+    assert (state.plan_review.due_at - T0).total_seconds() == 48 * 3600
+    assert state.policy.policy_id == "asam4"
+
+
+def test_both_packaged_policies_name_every_level_their_rules_use() -> None:
+    for path in (DEFAULT_POLICY_PATH, ASAM4_POLICY_PATH):
+        policy = load_policy(path)
+        codes = {loc.code for loc in policy.levels_of_care}
+        used = {r.loc_code for r in policy.placement if r.loc_code}
+        assert used <= codes, path.name
+        for loc in policy.levels_of_care:
+            assert loc.initial_plan_due_hours is not None, (path.name, loc.code)
+            assert loc.plan_review_days is not None, (path.name, loc.code)

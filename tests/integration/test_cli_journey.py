@@ -162,13 +162,27 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     assert bad.returncode == 3
     assert "invalid_answers" in bad.stderr
     planned = journeys(env, "plan", journey, "--goal", "g1|2027-06-01|keep working days",
+                       "--goal", "g2|2027-01-01|name three triggers", "--achieved", "g2",
+                       "--recovery-support", "mutual_help_meetings",
                        "--reason", "initial plan", "--by", "th-chen")  # fmt: skip
     assert "plan version: 1" in planned.stdout
+    wrong = journeys(env, "plan", journey, "--goal", "g1|2027-06-01|x", "--achieved", "g9",
+                     "--reason", "r", "--by", "th-chen", ok=False)  # fmt: skip
+    assert wrong.returncode == 2
+    assert "'g9' is not one of the --goal ids" in wrong.stderr
     journeys(env, "sign", journey, "--version", "1", "--signer", "clinician", "--by", "th-chen")
     signed = journeys(
         env, "sign", journey, "--version", "1", "--signer", "client", "--by", "th-chen"
     )
     assert "plan review complete" in signed.stdout
+    progress = as_json(journeys(env, "progress", journey, "--json"))
+    assert progress["plan_signed"] is True
+    assert progress["plan_review"]["initial"] is False  # the next review, 90 days at 2.1
+    assert [m["kind"] for m in progress["milestones"]] == ["goal_achieved"]
+    assert progress["recovery_supports_planned"] == ["mutual_help_meetings"]
+    table = journeys(env, "progress", journey).stdout
+    assert "Milestones" in table
+    assert "goal_achieved" in table
     _migrate_policy(env, journey)
     journeys(env, "event", journey, "positive_screen", "--by", "cm-diaz")
     journeys(
@@ -180,7 +194,7 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     worker.kill()
     time.sleep(4)
     worker.start()
-    journeys(env, "check-in", journey, "--by", "cm-diaz")
+    journeys(env, "check-in", journey, "--support", "peer_support", "--by", "cm-diaz")
     shown = wait_for_phase(env, journey, "completed", seconds=90)
     assert shown["state"]["phase"] == "completed"
 
