@@ -1,11 +1,14 @@
 """The ``journeys`` command: one entry point, commands from each module."""
 
+import sys
+import traceback
 from typing import Annotated
 
 import typer
 
 from cli import check, commands, demo, policy, staff, up, views
 from cli.context import remote
+from cli.errors import flush_and_exit
 
 app = typer.Typer(
     name="journeys",
@@ -44,5 +47,20 @@ app.add_typer(policy.app, name="policy")
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Every command leaves through ``os._exit`` after flushing its output: the Temporal SDK can
+    abort a process during interpreter finalization (temporalio/sdk-python#300), which would
+    turn a successful command into a crash with exit code 134.
+    """
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+        flush_and_exit(code if isinstance(code, int) else (0 if code is None else 1))
+    except BaseException:
+        traceback.print_exc()
+        flush_and_exit(1)
+    flush_and_exit(0)
