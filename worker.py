@@ -5,12 +5,16 @@ import os
 import signal
 import sys
 
+import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.readmodel import ReadModelActivities
+from delivery.activities import DeliveryActivities
+from delivery.dispatcher import Dispatcher
+from delivery.workflow import DeliveryWorkflow
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from runtime.client import connect
@@ -30,14 +34,20 @@ def create_worker(
     sessions: async_sessionmaker[AsyncSession],
     *,
     max_cached_workflows: int = MAX_CACHED_WORKFLOWS,
+    settings: Settings | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> Worker:
-    """A worker running journey workflows and their read-model projections."""
+    """A worker running journey workflows, their read-model projections and deliveries."""
+    config = settings or get_settings()
     projections = ReadModelActivities(sessions)
+    delivery = DeliveryActivities(
+        sessions, config, http or httpx.AsyncClient(timeout=config.delivery_timeout_s)
+    )
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ClientJourneyWorkflow],
-        activities=[projections.project],
+        workflows=[ClientJourneyWorkflow, DeliveryWorkflow],
+        activities=[projections.project, delivery.deliver, delivery.park],
         max_cached_workflows=max_cached_workflows,
     )
 
@@ -48,10 +58,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     await migrate(database_url)
     engine = create_engine(database_url)
     client = await connect(settings)
-    worker = create_worker(client, settings.task_queue, sessionmaker(engine))
-    log.info("worker.started", task_queue=settings.task_queue)
-    async with worker:
-        await stop.wait()
+    sessions = sessionmaker(engine)
+    async with httpx.AsyncClient(timeout=settings.delivery_timeout_s) as http:
+        worker = create_worker(client, settings.task_queue, sessions, settings=settings, http=http)
+        dispatcher = Dispatcher(client, sessions, settings.task_queue, settings)
+        log.info("worker.started", task_queue=settings.task_queue)
+        async with worker:
+            dispatching = asyncio.create_task(dispatcher.run(stop))
+            await stop.wait()
+            await dispatching
     await engine.dispose()
     log.info("worker.stopped")
 

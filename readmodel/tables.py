@@ -191,6 +191,10 @@ class StaffRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     active: Mapped[bool]
+    # Notification preferences: the feed always; e-mail when an address is set and chosen.
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_enabled: Mapped[bool] = mapped_column(default=False)
+    email_urgent_only: Mapped[bool] = mapped_column(default=False)
 
 
 class AuditRow(Base):
@@ -203,3 +207,52 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     journey_id: Mapped[str | None] = mapped_column(String(40), index=True)
     outcome: Mapped[str] = mapped_column(String(32))
+    # Disclosures (external sends): to whom, on which channel, for what purpose.
+    recipient: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+
+
+class WebhookEndpointRow(Base):
+    """An outbound webhook: its secrets (newest first), event filter and rate limit."""
+
+    __tablename__ = "webhook_endpoints"
+    endpoint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secrets: Mapped[list[Any]]
+    # Generic event types it wants; empty means all.
+    types: Mapped[list[Any]]
+    rate_per_minute: Mapped[int]
+    active: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """One external message to one recipient or endpoint; the key refuses duplicates."""
+
+    __tablename__ = "deliveries"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(64))
+    journey_id: Mapped[str] = mapped_column(String(40), index=True)
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started: Mapped[bool] = mapped_column(default=False, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    replays: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    dead_at: Mapped[datetime | None]
+
+
+class DispatchCursorRow(Base):
+    """How far the dispatcher has read the feed (the last notification id)."""
+
+    __tablename__ = "dispatch_cursor"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int]

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     policy_path: Path | None = None
+    # Outbound notifications (e-mail over SMTP, webhooks) and the links they carry.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Recovery Journeys <no-reply@localhost>"
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("temporal_address")
     @classmethod

@@ -1,0 +1,1 @@
+"""Outbound notifications: templates, signing, channels, dispatch and delivery workflows."""

@@ -1,0 +1,136 @@
+"""Delivery activities: send one message (idempotently), or park it in the dead-letter list."""
+
+import time
+from collections.abc import Awaitable
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from delivery.channels import DeliveryError, send_email, send_webhook
+from delivery.store import DeliveryStore
+from delivery.templates import email_message, render_webhook
+from models.delivery import (
+    DeliveryOutcome,
+    DeliveryStatus,
+    ExternalChannel,
+    OutboundMessage,
+    generic_type,
+)
+from readmodel.tables import StaffRow, WebhookEndpointRow
+from runtime.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+PERMANENT = "PermanentDeliveryError"
+TRANSIENT = "TransientDeliveryError"
+EMAIL_PURPOSE = "care coordination notice"
+WEBHOOK_PURPOSE = "integration event"
+
+
+class RateLimiter:
+    """A token bucket per webhook endpoint (per worker process): a busy endpoint waits alone."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def wait_for(self, endpoint_id: str, per_minute: int, now: float | None = None) -> float:
+        """Take a token and return 0, or return how many seconds until one is free."""
+        at = time.monotonic() if now is None else now
+        capacity = float(max(per_minute, 1))
+        tokens, last = self._buckets.get(endpoint_id, (capacity, at))
+        tokens = min(capacity, tokens + (at - last) * capacity / 60.0)
+        if tokens >= 1.0:
+            self._buckets[endpoint_id] = (tokens - 1.0, at)
+            return 0.0
+        self._buckets[endpoint_id] = (tokens, at)
+        return (1.0 - tokens) * 60.0 / capacity
+
+
+class DeliveryActivities:
+    """Activities sharing the read-model sessions, the settings and one HTTP client."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self._sessions = sessions
+        self._store = DeliveryStore(sessions)
+        self._settings = settings
+        self._http = http
+        self._limiter = RateLimiter()
+
+    @activity.defn(name="deliver_message")
+    async def deliver(self, message: OutboundMessage) -> DeliveryOutcome:
+        """Send once: a delivery already sent (a retry after a crash) is not sent again.
+
+        Raises:
+            ApplicationError: ``PermanentDeliveryError`` (not retried) or
+                ``TransientDeliveryError`` (retried with backoff).
+        """
+        row = await self._store.get(message.key)
+        if row is None or row.status != DeliveryStatus.PENDING.value:
+            status = DeliveryStatus(row.status) if row else DeliveryStatus.SKIPPED
+            return DeliveryOutcome(status=status)
+        if message.channel is ExternalChannel.EMAIL:
+            return await self._email(message)
+        return await self._webhook(message)
+
+    async def _email(self, message: OutboundMessage) -> DeliveryOutcome:
+        async with self._sessions() as session:
+            staff = await session.get(StaffRow, message.target)
+        if staff is None or not staff.active or not staff.email_enabled or not staff.email:
+            # Preferences changed (or the account closed) since dispatch: nothing to send.
+            await self._store.mark(message.key, DeliveryStatus.SKIPPED)
+            return DeliveryOutcome(status=DeliveryStatus.SKIPPED)
+        mail = email_message(message, self._settings.public_url, self._settings.smtp_from,
+                             staff.email)  # fmt: skip
+        await self._send(message, send_email(self._settings, mail))
+        await self._store.mark_sent(message.key, message.target, EMAIL_PURPOSE)
+        return DeliveryOutcome(status=DeliveryStatus.SENT)
+
+    async def _webhook(self, message: OutboundMessage) -> DeliveryOutcome:
+        async with self._sessions() as session:
+            endpoint = await session.get(WebhookEndpointRow, message.target)
+        if endpoint is None or not endpoint.active:
+            await self._store.mark(message.key, DeliveryStatus.SKIPPED)
+            return DeliveryOutcome(status=DeliveryStatus.SKIPPED)
+        wait = self._limiter.wait_for(endpoint.endpoint_id, endpoint.rate_per_minute)
+        if wait > 0:
+            return DeliveryOutcome(status=DeliveryStatus.PENDING, throttled_for_s=wait)
+        body = render_webhook(message, self._settings.public_url)
+        secrets = [str(s) for s in endpoint.secrets]
+        await self._send(
+            message, send_webhook(self._http, endpoint.url, secrets, body, message.key)
+        )
+        await self._store.mark_sent(message.key, message.target, WEBHOOK_PURPOSE)
+        return DeliveryOutcome(status=DeliveryStatus.SENT)
+
+    async def _send(self, message: OutboundMessage, sending: Awaitable[None]) -> None:
+        try:
+            await sending
+        except DeliveryError as exc:
+            await self._store.record_attempt(message.key, str(exc))
+            log.warning(
+                "delivery.failed", key=message.key, channel=message.channel.value,
+                error=str(exc), permanent=exc.permanent,
+                attempt=activity.info().attempt,
+            )  # fmt: skip
+            raise ApplicationError(
+                str(exc), type=PERMANENT if exc.permanent else TRANSIENT,
+                non_retryable=exc.permanent,
+            ) from None  # fmt: skip
+        log.info(
+            "delivery.sent", key=message.key, channel=message.channel.value,
+            type=generic_type(message.kind).value,
+        )  # fmt: skip
+
+    @activity.defn(name="park_delivery")
+    async def park(self, key: str, reason: str) -> None:
+        """Move a delivery to the dead-letter list with the reason it failed."""
+        await self._store.mark(key, DeliveryStatus.DEAD, reason)
+        log.warning("delivery.dead", key=key, reason=reason)

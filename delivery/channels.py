@@ -1,0 +1,79 @@
+"""Sending over SMTP and HTTP, with every failure classified as transient or permanent."""
+
+import time
+from email.message import EmailMessage
+
+import aiosmtplib
+import httpx
+
+from delivery.signing import HEADER, sign
+from runtime.settings import Settings
+
+
+class DeliveryError(Exception):
+    """A send failed; ``permanent`` failures are not retried (they go to the dead-letter list)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+# Statuses worth retrying: the receiver is busy, timed out or hit a conflict that may clear.
+RETRYABLE_HTTP = frozenset({408, 409, 425, 429})
+
+
+async def send_email(settings: Settings, mail: EmailMessage) -> None:
+    """Send one e-mail through the configured SMTP server.
+
+    Raises:
+        DeliveryError: permanent for a refused recipient or a 5xx reply, else transient.
+    """
+    if settings.smtp_host is None:
+        raise DeliveryError("no SMTP server is configured (JOURNEYS_SMTP_HOST)", permanent=True)
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    try:
+        await aiosmtplib.send(
+            mail,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            start_tls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=password,
+            timeout=settings.delivery_timeout_s,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryError(f"recipient refused: {_codes(exc)}", permanent=True) from None
+    except aiosmtplib.SMTPResponseException as exc:
+        raise DeliveryError(f"SMTP {exc.code}", permanent=exc.code >= 500) from None
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"SMTP unavailable: {type(exc).__name__}", permanent=False) from None
+
+
+def _codes(exc: aiosmtplib.SMTPRecipientsRefused) -> str:
+    return ",".join(str(r.code) for r in exc.recipients)
+
+
+async def send_webhook(
+    http: httpx.AsyncClient, url: str, secrets: list[str], body: bytes, key: str
+) -> None:
+    """POST one signed webhook delivery with its idempotency key.
+
+    Raises:
+        DeliveryError: permanent for 4xx answers other than 408, 409, 425 and 429, else
+            transient (5xx, timeouts, refused connections).
+    """
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": key,
+        HEADER: sign(secrets, body, int(time.time())),
+        "User-Agent": "recovery-journeys",
+    }
+    try:
+        response = await http.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"HTTP unavailable: {type(exc).__name__}", permanent=False) from None
+    if response.is_success:
+        return
+    code = response.status_code
+    permanent = 400 <= code < 500 and code not in RETRYABLE_HTTP
+    raise DeliveryError(f"HTTP {code}", permanent=permanent)

@@ -1,0 +1,193 @@
+"""Deliveries, webhook endpoints and staff notification preferences in the read-model database."""
+
+import secrets as random_secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.delivery import DeliveryStatus, DeliveryView, GenericType
+from readmodel.tables import (
+    AuditRow,
+    DeliveryRow,
+    DispatchCursorRow,
+    StaffRow,
+    WebhookEndpointRow,
+)
+
+
+class UnknownTargetError(Exception):
+    """No staff account or webhook endpoint with that id."""
+
+
+def new_secret() -> str:
+    """A webhook signing secret (shown once to whoever configures the receiver)."""
+    return "whsec_" + random_secrets.token_urlsafe(32)
+
+
+def insert(session: AsyncSession, table: Any) -> Any:
+    """A dialect insert that supports ``on_conflict_do_nothing``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class DeliveryStore:
+    """Reads and writes of everything external delivery keeps."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    # Staff preferences ----------------------------------------------------------------------
+
+    async def set_email(
+        self, staff_id: str, email: str | None, *, enabled: bool, urgent_only: bool
+    ) -> None:
+        """Set a member's e-mail address and whether (and for what) e-mail is sent."""
+        async with self._sessions.begin() as session:
+            changed = await session.execute(
+                update(StaffRow)
+                .where(StaffRow.staff_id == staff_id)
+                .values(email=email, email_enabled=enabled, email_urgent_only=urgent_only)
+            )
+            if changed.rowcount == 0:  # type: ignore[attr-defined]
+                raise UnknownTargetError(f"staff {staff_id} does not exist")
+
+    # Webhook endpoints ----------------------------------------------------------------------
+
+    async def add_endpoint(
+        self, endpoint_id: str, url: str, types: Sequence[GenericType], rate_per_minute: int
+    ) -> str:
+        """Register an endpoint; returns its first signing secret."""
+        secret = new_secret()
+        async with self._sessions.begin() as session:
+            session.add(
+                WebhookEndpointRow(
+                    endpoint_id=endpoint_id,
+                    url=url,
+                    secrets=[secret],
+                    types=[t.value for t in types],
+                    rate_per_minute=rate_per_minute,
+                    active=True,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return secret
+
+    async def rotate_secret(self, endpoint_id: str, *, retire_old: bool = False) -> str | None:
+        """Start a rotation (a new secret signs beside the current one), or finish it.
+
+        Returns:
+            The new secret, or None when ``retire_old`` dropped every secret but the newest.
+        """
+        async with self._sessions.begin() as session:
+            row = await session.get(WebhookEndpointRow, endpoint_id)
+            if row is None:
+                raise UnknownTargetError(f"webhook endpoint {endpoint_id} does not exist")
+            if retire_old:
+                row.secrets = list(row.secrets[:1])
+                return None
+            secret = new_secret()
+            row.secrets = [secret, *row.secrets[:1]]
+            return secret
+
+    async def set_endpoint_active(self, endpoint_id: str, active: bool) -> None:
+        """Pause or resume deliveries to an endpoint."""
+        async with self._sessions.begin() as session:
+            row = await session.get(WebhookEndpointRow, endpoint_id)
+            if row is None:
+                raise UnknownTargetError(f"webhook endpoint {endpoint_id} does not exist")
+            row.active = active
+
+    async def endpoints(self) -> list[WebhookEndpointRow]:
+        """Every endpoint (secrets included: callers must not print them)."""
+        async with self._sessions() as session:
+            return list((await session.scalars(select(WebhookEndpointRow))).all())
+
+    # Deliveries -----------------------------------------------------------------------------
+
+    async def deliveries(
+        self, status: DeliveryStatus | None = None, limit: int = 100
+    ) -> list[DeliveryView]:
+        """Deliveries, newest first, optionally of one status (the dead-letter list: DEAD)."""
+        query = select(DeliveryRow).order_by(DeliveryRow.created_at.desc()).limit(limit)
+        if status is not None:
+            query = query.where(DeliveryRow.status == status.value)
+        async with self._sessions() as session:
+            return [DeliveryView.model_validate(r) for r in (await session.scalars(query)).all()]
+
+    async def get(self, key: str) -> DeliveryRow | None:
+        """One delivery."""
+        async with self._sessions() as session:
+            return await session.get(DeliveryRow, key)
+
+    async def reopen(self, key: str) -> int:
+        """Put a dead delivery back to pending for a replay; returns its replay number.
+
+        Raises:
+            UnknownTargetError: no such delivery, or it is not dead.
+        """
+        async with self._sessions.begin() as session:
+            row = await session.get(DeliveryRow, key, with_for_update=True)
+            if row is None or row.status != DeliveryStatus.DEAD.value:
+                raise UnknownTargetError(f"{key}: not a dead delivery")
+            row.status = DeliveryStatus.PENDING.value
+            row.started = False  # the dispatcher starts the replay's own workflow
+            row.replays += 1
+            row.dead_at = None
+            return row.replays
+
+    async def record_attempt(self, key: str, error: str | None) -> None:
+        """Count an attempt and keep its error (never more than an error class and a code)."""
+        async with self._sessions.begin() as session:
+            row = await session.get(DeliveryRow, key)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = error[:500] if error else None
+
+    async def mark_sent(self, key: str, recipient: str, purpose: str) -> None:
+        """Mark sent and record the disclosure in the audit log, in one transaction."""
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            row = await session.get(DeliveryRow, key)
+            if row is None or row.status == DeliveryStatus.SENT.value:
+                return
+            row.status = DeliveryStatus.SENT.value
+            row.sent_at = now
+            row.attempts += 1
+            row.last_error = None
+            session.add(
+                AuditRow(
+                    at=now, actor="system", action="disclosure", journey_id=row.journey_id,
+                    outcome="sent", recipient=recipient, channel=row.channel, purpose=purpose,
+                )
+            )  # fmt: skip
+
+    async def mark(self, key: str, status: DeliveryStatus, error: str | None = None) -> None:
+        """Mark skipped or dead."""
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            row = await session.get(DeliveryRow, key)
+            if row is None or row.status == DeliveryStatus.SENT.value:
+                return
+            row.status = status.value
+            if error is not None:
+                row.last_error = error[:500]
+            if status is DeliveryStatus.DEAD:
+                row.dead_at = now
+
+    async def cursor(self, session: AsyncSession, name: str) -> int:
+        """The dispatcher's position."""
+        row = await session.get(DispatchCursorRow, name)
+        return row.position if row else 0
+
+    async def set_cursor(self, session: AsyncSession, name: str, position: int) -> None:
+        """Move the dispatcher's position (never backwards)."""
+        row = await session.get(DispatchCursorRow, name)
+        if row is None:
+            session.add(DispatchCursorRow(name=name, position=position))
+        elif position > row.position:
+            row.position = position
