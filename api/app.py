@@ -6,9 +6,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import dashboard, errors
-from api.routers import audit, board, commands, feed, health, journeys, me
+from api.routers import audit, board, commands, deliveries, feed, health, journeys, me
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
+from delivery.store import DeliveryStore
 from readmodel.access import AccessRepository
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
@@ -32,6 +33,7 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
             queries=JourneyQueries(sessions),
             access=AccessRepository(sessions),
             policy=load_policy(settings.policy_path),
+            deliveries=DeliveryStore(sessions),
         )
     finally:
         await engine.dispose()
@@ -59,7 +61,7 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     if services is not None:
         app.state.services = services
     errors.install(app)
-    for module in (journeys, commands, board, feed, audit, health, me):
+    for module in (journeys, commands, board, feed, audit, health, me, deliveries):
         app.include_router(module.router)
     dashboard.install(app)
     return app

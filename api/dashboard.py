@@ -15,6 +15,7 @@ from api.deps import SESSION_COOKIE, Services, can_see_journey
 from api.routers.board import bucket
 from api.schemas import Board
 from api.services import ApiServices
+from delivery.store import UnknownTargetError
 from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import (
     CommandResult,
@@ -26,6 +27,7 @@ from models.commands import (
     ReportEvent,
     RequestReassessment,
 )
+from models.delivery import DeliveryStatus
 from models.journey import DischargeReason, Phase
 from models.plan import RecoverySupport
 from models.policy import ClinicalEventKind
@@ -125,6 +127,36 @@ async def feed_page(request: Request, services: Services, staff: PageStaff) -> H
     items = await services.queries.feed(staff.staff_id, limit=100)
     await services.access.record(staff.staff_id, "GET /ui/feed", None, "ok")
     return _render(request, "feed.html", staff=staff, page="feed", items=items)
+
+
+DEAD_LETTER_ROLES = frozenset({StaffRole.OPERATIONS, StaffRole.ADMIN})
+
+
+@router.get("/ui/deliveries")
+async def deliveries_page(request: Request, services: Services, staff: PageStaff) -> Response:
+    """The dead-letter list, with a replay button per delivery (operations and admins)."""
+    if StaffRole(staff.role) not in DEAD_LETTER_ROLES:
+        return _render(request, "base.html", staff=staff, error="Operations and admins only.")
+    dead = await services.deliveries.deliveries(DeliveryStatus.DEAD, limit=200)
+    await services.access.record(staff.staff_id, "GET /ui/deliveries", None, "ok")
+    return _render(request, "deliveries.html", staff=staff, page="deliveries", dead=dead)
+
+
+@router.post("/ui/deliveries/replay")
+async def replay_form(
+    services: Services, staff: PageStaff, key: Annotated[str, Form(max_length=200)]
+) -> Response:
+    """Queue one dead delivery again."""
+    if StaffRole(staff.role) not in DEAD_LETTER_ROLES:
+        return RedirectResponse("/ui/deliveries?error=" + quote("Operations and admins only."), 303)
+    try:
+        number = await services.deliveries.reopen(key)
+    except UnknownTargetError as exc:
+        await services.access.record(staff.staff_id, "POST /ui/deliveries/replay", None, "refused")
+        return RedirectResponse("/ui/deliveries?error=" + quote(str(exc)), 303)
+    await services.access.record(staff.staff_id, "POST /ui/deliveries/replay", None, "ok")
+    message = quote(f"Replay {number} queued for {key}")
+    return RedirectResponse(f"/ui/deliveries?message={message}", 303)
 
 
 @router.get("/ui/journeys/{journey_id}")

@@ -67,6 +67,16 @@ async def require_admin(staff: Staff) -> StaffAccount:
 Admin = Annotated[StaffAccount, Depends(require_admin)]
 
 
+async def require_operations(staff: Staff) -> StaffAccount:
+    """Operations and admins see and replay the dead-letter list."""
+    if StaffRole(staff.role) not in (StaffRole.OPERATIONS, StaffRole.ADMIN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "operations and admins only")
+    return staff
+
+
+Operations = Annotated[StaffAccount, Depends(require_operations)]
+
+
 async def audited(request: Request, services: Services, staff: Staff) -> AsyncIterator[Audit]:
     """Write one audit entry per request that touches client data, whatever the outcome."""
     journey_id = request.path_params.get("journey_id")

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from delivery.store import DeliveryStore
 from models.policy import Policy
 from readmodel.access import AccessRepository
 from readmodel.queries import JourneyQueries
@@ -10,9 +11,10 @@ from service.journeys import JourneyService
 
 @dataclass(frozen=True)
 class ApiServices:
-    """Journey commands, read-model queries, access control and the program policy."""
+    """Journey commands, read-model queries, access control, the policy and deliveries."""
 
     journeys: JourneyService
     queries: JourneyQueries
     access: AccessRepository
     policy: Policy
+    deliveries: DeliveryStore

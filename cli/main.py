@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import check, commands, demo, policy, staff, up, views
+from cli import check, commands, demo, notify, policy, staff, up, views
 from cli.context import remote
 from cli.errors import flush_and_exit
 
@@ -43,6 +43,9 @@ def global_options(
 
 
 app.add_typer(staff.app, name="staff")
+staff.app.command("email")(notify.staff_email)
+app.add_typer(notify.webhooks, name="webhook")
+app.add_typer(notify.deliveries, name="deliveries")
 app.add_typer(policy.app, name="policy")
 
 

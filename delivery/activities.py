@@ -30,6 +30,10 @@ EMAIL_PURPOSE = "care coordination notice"
 WEBHOOK_PURPOSE = "integration event"
 
 
+def _attempt() -> int:
+    return activity.info().attempt
+
+
 class RateLimiter:
     """A token bucket per webhook endpoint (per worker process): a busy endpoint waits alone."""
 
@@ -90,7 +94,7 @@ class DeliveryActivities:
         mail = email_message(message, self._settings.public_url, self._settings.smtp_from,
                              staff.email)  # fmt: skip
         await self._send(message, send_email(self._settings, mail))
-        await self._store.mark_sent(message.key, message.target, EMAIL_PURPOSE)
+        await self._store.mark_sent(message.key, _attempt(), message.target, EMAIL_PURPOSE)
         return DeliveryOutcome(status=DeliveryStatus.SENT)
 
     async def _webhook(self, message: OutboundMessage) -> DeliveryOutcome:
@@ -107,14 +111,14 @@ class DeliveryActivities:
         await self._send(
             message, send_webhook(self._http, endpoint.url, secrets, body, message.key)
         )
-        await self._store.mark_sent(message.key, message.target, WEBHOOK_PURPOSE)
+        await self._store.mark_sent(message.key, _attempt(), message.target, WEBHOOK_PURPOSE)
         return DeliveryOutcome(status=DeliveryStatus.SENT)
 
     async def _send(self, message: OutboundMessage, sending: Awaitable[None]) -> None:
         try:
             await sending
         except DeliveryError as exc:
-            await self._store.record_attempt(message.key, str(exc))
+            await self._store.record_attempt(message.key, _attempt(), str(exc))
             log.warning(
                 "delivery.failed", key=message.key, channel=message.channel.value,
                 error=str(exc), permanent=exc.permanent,

@@ -41,6 +41,11 @@ class DeliveryStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory (for code sharing the database)."""
+        return self._sessions
+
     # Staff preferences ----------------------------------------------------------------------
 
     async def set_email(
@@ -140,15 +145,18 @@ class DeliveryStore:
             row.dead_at = None
             return row.replays
 
-    async def record_attempt(self, key: str, error: str | None) -> None:
-        """Count an attempt and keep its error (never more than an error class and a code)."""
+    async def record_attempt(self, key: str, attempt: int, error: str | None) -> None:
+        """Keep the attempt number and its error (never more than an error class and a code).
+
+        Attempts are Temporal's own count, so a try lost with a killed worker counts too.
+        """
         async with self._sessions.begin() as session:
             row = await session.get(DeliveryRow, key)
             if row is not None:
-                row.attempts += 1
+                row.attempts = max(row.attempts, attempt)
                 row.last_error = error[:500] if error else None
 
-    async def mark_sent(self, key: str, recipient: str, purpose: str) -> None:
+    async def mark_sent(self, key: str, attempt: int, recipient: str, purpose: str) -> None:
         """Mark sent and record the disclosure in the audit log, in one transaction."""
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
@@ -157,7 +165,7 @@ class DeliveryStore:
                 return
             row.status = DeliveryStatus.SENT.value
             row.sent_at = now
-            row.attempts += 1
+            row.attempts = max(row.attempts, attempt)
             row.last_error = None
             session.add(
                 AuditRow(

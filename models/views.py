@@ -184,6 +184,10 @@ class AuditEntry(View):
     action: str
     journey_id: str | None
     outcome: str
+    # Set on disclosures (external sends).
+    recipient: str | None = None
+    channel: str | None = None
+    purpose: str | None = None
 
 
 class LiveJourney(BaseModel):

@@ -8,6 +8,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from api.services import ApiServices
+from delivery.store import DeliveryStore
 from readmodel.access import AccessRepository
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
@@ -30,6 +31,7 @@ async def api_services(env: WorkflowEnvironment, directory: Path) -> AsyncIterat
         queries=JourneyQueries(sessions),
         access=AccessRepository(sessions),
         policy=policy(),
+        deliveries=DeliveryStore(sessions),
     )
     try:
         async with create_worker(env.client, queue, sessions):

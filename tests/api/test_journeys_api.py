@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import TEAM, ApiStack
+from tests.delivery.rows import park_one
 
 RATINGS = {"d1": 3, "d2": 2, "d3": 1, "d4": 1, "d5": 3, "d6": 3}
 
@@ -287,3 +288,23 @@ async def test_progress_is_scoped_like_the_journey(api: ApiStack) -> None:
     async with api.client("th-other") as http:
         response = await http.get("/journeys/J-API-PROG2/progress")
     assert response.status_code == 403
+
+
+async def test_operations_see_and_replay_the_dead_letter_list(api: ApiStack) -> None:
+    await park_one(api.services.deliveries.sessions, "J-PARKED:1:ehr:webhook")
+    async with api.client("th-chen") as http:
+        assert (await http.get("/deliveries")).status_code == 403
+        refused = await http.post("/deliveries/J-PARKED:1:ehr:webhook/replay")
+        assert refused.status_code == 403
+    async with api.client("ops-1") as http:
+        dead = (await http.get("/deliveries", params={"status": "dead"})).json()["items"]
+        assert [d["key"] for d in dead] == ["J-PARKED:1:ehr:webhook"]
+        assert dead[0]["last_error"] == "PermanentDeliveryError: HTTP 410"
+        replayed = await http.post("/deliveries/J-PARKED:1:ehr:webhook/replay")
+        assert replayed.json() == {"key": "J-PARKED:1:ehr:webhook", "replay": 1}
+        again = await http.post("/deliveries/J-PARKED:1:ehr:webhook/replay")
+        assert again.status_code == 409
+        assert (await http.get("/deliveries", params={"status": "dead"})).json()["items"] == []
+        pending = (await http.get("/deliveries", params={"status": "pending"})).json()["items"]
+        assert [d["replays"] for d in pending] == [1]
+        assert (await http.get("/deliveries", params={"status": "lost"})).status_code == 422

@@ -23,6 +23,7 @@ from models.commands import (
 from models.policy import ClinicalEventKind
 from readmodel.access import StaffRole
 from tests.builders import policy, ratings, team
+from tests.delivery.rows import park_one
 from tests.serving import served
 from tests.stack import api_services
 
@@ -202,6 +203,29 @@ async def test_aftercare_check_in_form_refuses_an_early_check_in_and_changes_not
     assert state.active_reassessment is None  # the refused use report opened nothing
     assert state.aftercare is not None
     assert state.aftercare.supports_attended == {}
+
+
+async def test_operations_replay_a_dead_letter_from_the_dashboard(site: Site) -> None:
+    await park_one(site.services.deliveries.sessions, "J-PARKED:2:ehr:webhook")
+    ops_token = await site.services.access.add_staff("ops-ui", StaffRole.OPERATIONS)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        await page.goto(f"{site.url}/login")
+        await page.fill("input[name=token]", ops_token)
+        await page.click("button[type=submit]")
+        await page.get_by_role("link", name="Dead letters").click()
+        letters = page.get_by_role("region", name="Dead letters")
+        await expect(letters).to_contain_text("J-PARKED:2:ehr:webhook")
+        await expect(letters).to_contain_text("HTTP 410")
+        await page.screenshot(path=str(ARTIFACTS / "dead-letters.png"), full_page=True)
+        await letters.get_by_role("button", name="Replay").click()
+        await expect(page.get_by_role("status")).to_contain_text("Replay 1 queued")
+        await expect(letters).to_contain_text("Nothing is parked")
+        await browser.close()
+    row = await site.services.deliveries.get("J-PARKED:2:ehr:webhook")
+    assert row is not None
+    assert (row.status, row.replays) == ("pending", 1)
 
 
 async def test_feed_updates_live_without_a_reload(site: Site) -> None:

@@ -121,15 +121,20 @@ async def _statuses(stack: Stack) -> Counter[str]:
         return Counter((await session.scalars(select(DeliveryRow.status))).all())
 
 
-async def _settled(stack: Stack) -> bool:
-    """Every notification read by the dispatcher and every delivery finished."""
+async def _all_read(stack: Stack) -> bool:
+    """The dispatcher has read every notification of the four admission events."""
     async with stack.sessions() as session:
         newest = await session.scalar(select(func.max(NotificationRow.id)))
+        events = await session.scalar(select(func.count(func.distinct(NotificationRow.seq))))
         position = await stack.store.cursor(session, CURSOR)
+    return newest is not None and position == newest and (events or 0) >= 4
+
+
+async def _settled(stack: Stack) -> bool:
+    """Every notification read by the dispatcher and every delivery finished."""
     counts = await _statuses(stack)
     return (
-        newest is not None
-        and position == newest
+        await _all_read(stack)
         and sum(counts.values()) > 0
         and counts[DeliveryStatus.PENDING.value] == 0
     )
@@ -232,6 +237,8 @@ async def test_a_busy_endpoint_waits_alone(
         await _admit(stack.journeys, "J-RATE")
 
         async def fast_done() -> bool:
+            if not await _all_read(stack):
+                return False
             rows = await stack.store.deliveries(limit=500)
             fast = [r for r in rows if r.target == "fast"]
             return bool(fast) and all(r.status is DeliveryStatus.SENT for r in fast)
