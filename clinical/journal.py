@@ -20,8 +20,9 @@ def emit(
     summary: str,
     priority: Priority = Priority.ROUTINE,
     refs: dict[str, str] | None = None,
+    to: list[str] | None = None,
 ) -> JourneyEvent:
-    """Append an event to the outbox, routed to the care team by policy."""
+    """Append an event to the outbox, routed to the care team by policy (or to ``to``)."""
     state.seq += 1
     event = JourneyEvent(
         seq=state.seq,
@@ -30,7 +31,9 @@ def emit(
         priority=priority,
         summary=summary,
         refs=refs or {},
-        recipients=recipients(state.policy, state.care_team, kind, priority),
+        recipients=sorted(set(to))
+        if to is not None
+        else recipients(state.policy, state.care_team, kind, priority),
     )
     state.outbox.append(event)
     return event

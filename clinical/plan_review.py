@@ -62,7 +62,9 @@ def next_time(state: JourneyState) -> datetime | None:
         return None
     if review.remind_at is not None:
         return review.remind_at
-    return None if review.overdue_notified else review.due_at
+    if review.overdue_notified or state.policy.escalation_ladder:
+        return None  # with a ladder, escalation.due_work reports it overdue
+    return review.due_at
 
 
 def due_work(state: JourneyState, now: datetime) -> bool:
@@ -83,7 +85,8 @@ def due_work(state: JourneyState, now: datetime) -> bool:
             refs={"task_id": review.task_id},
         )
         changed = True
-    if not review.overdue_notified and review.due_at <= now:
+    ladder = bool(state.policy.escalation_ladder)
+    if not ladder and not review.overdue_notified and review.due_at <= now:
         review.overdue_notified = True
         journal.emit(
             state,

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from clinical import journal, monitoring, plan_review, progress
+from clinical import escalation, journal, monitoring, plan_review, progress
 from clinical.episode import finish
 from clinical.schedule import aftercare_ends, check_in_due, check_in_missed_at
 from models.clinical import ReassessmentTrigger
@@ -21,10 +21,10 @@ def next_deadline(state: JourneyState) -> datetime | None:
     active = state.active_reassessment
     if active is None and state.next_review_due is not None:
         candidates.append(state.next_review_due)
-    if active is not None and not active.escalated:
+    if active is not None and not active.escalated and not escalation.active(state):
         candidates.append(active.due_at)
     for upcoming in (monitoring.next_miss(state), plan_review.next_time(state),
-                     progress.next_time(state)):  # fmt: skip
+                     progress.next_time(state), escalation.next_time(state)):  # fmt: skip
         if upcoming is not None:
             candidates.append(upcoming)
     if state.aftercare is not None:
@@ -42,6 +42,7 @@ def run_due_work(state: JourneyState, now: datetime) -> bool:
     steps = (
         _open_scheduled_review,
         _escalate_overdue,
+        escalation.due_work,
         monitoring.miss_due_checks,
         plan_review.due_work,
         progress.due_work,
@@ -71,8 +72,8 @@ def _open_scheduled_review(state: JourneyState, now: datetime) -> bool:
 
 def _escalate_overdue(state: JourneyState, now: datetime) -> bool:
     active = state.active_reassessment
-    if active is None or active.escalated or active.due_at > now:
-        return False
+    if escalation.active(state) or active is None or active.escalated or active.due_at > now:
+        return False  # with a ladder, escalation.due_work does this
     active.escalated = True
     journal.emit(
         state,

@@ -29,7 +29,9 @@ _WORK_DUE = {
     EventKind.REASSESSMENT_OPENED, EventKind.PLAN_REVIEW_DUE, EventKind.TRIGGER_FIRED,
     EventKind.MONITORING_MISSED, EventKind.CHECK_IN_MISSED,
 }  # fmt: skip
-_WORK_OVERDUE = {EventKind.REASSESSMENT_OVERDUE, EventKind.PLAN_REVIEW_OVERDUE}
+_WORK_OVERDUE = {
+    EventKind.REASSESSMENT_OVERDUE, EventKind.PLAN_REVIEW_OVERDUE, EventKind.WORK_OVERDUE,
+}  # fmt: skip
 
 
 def generic_type(kind: EventKind) -> GenericType:

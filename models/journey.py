@@ -86,6 +86,7 @@ class EventKind(StrEnum):
     PLAN_REVIEW_DUE = "plan_review_due"
     PLAN_REVIEW_OVERDUE = "plan_review_overdue"
     MILESTONE_REACHED = "milestone_reached"
+    WORK_OVERDUE = "work_overdue"
 
 
 class JourneyEvent(StrictModel):

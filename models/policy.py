@@ -135,6 +135,13 @@ class MonitoringRule(StrictModel):
     priority: Priority = Priority.URGENT
 
 
+class EscalationRung(StrictModel):
+    """One rung of the ladder for overdue work: who hears, how long after the due time."""
+
+    after_hours: int = Field(ge=0)
+    to: Literal["owner"] | Role
+
+
 class PlanReviewPolicy(StrictModel):
     """Reminders for a plan coming due; an unsigned plan past its due time is overdue."""
 
@@ -192,6 +199,9 @@ class Policy(StrictModel):
     monitoring: list[MonitoringRule] = Field(default_factory=list)
     # Defaults switch the features off, so a policy stored before they existed behaves as it did.
     plan_review: PlanReviewPolicy = Field(default_factory=PlanReviewPolicy)
+    # Overdue work climbs this ladder, each rung once per task; empty (policies stored before
+    # it existed): an overdue reassessment alerts the primary clinician and escalation_role once.
+    escalation_ladder: list[EscalationRung] = Field(default_factory=list)
     progress: ProgressPolicy = Field(default_factory=ProgressPolicy)
 
     @model_validator(mode="after")
@@ -210,6 +220,9 @@ class Policy(StrictModel):
             raise ValueError("routing: one rule per event kind")
         self._check_triggers()
         self._check_monitoring()
+        hours = [r.after_hours for r in self.escalation_ladder]
+        if hours != sorted(set(hours)):
+            raise ValueError("escalation_ladder: after_hours must be strictly increasing")
         for outcome in self.progress.outcomes:
             if self.instruments is None or self.instruments.get(outcome.instrument) is None:
                 raise ValueError(f"progress.outcomes: unknown instrument {outcome.instrument!r}")

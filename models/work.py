@@ -41,6 +41,8 @@ class Task(StrictModel):
     created_at: AwareDatetime
     closed_at: AwareDatetime | None = None
     updated_seq: int = Field(ge=0)
+    # Rungs of the escalation ladder already climbed while overdue.
+    escalation_rung: int = Field(default=0, ge=0)
 
 
 class Channel(StrEnum):

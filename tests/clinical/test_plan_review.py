@@ -65,11 +65,14 @@ def test_unsigned_plan_is_reminded_once_then_reported_overdue_once() -> None:
     assert reminder.recipients == [PRIMARY]
 
     run_until(state, T0 + 10 * 24 * H)
-    (overdue,) = events(state, EventKind.PLAN_REVIEW_OVERDUE)
-    assert overdue.occurred_at == T0 + 48 * H
-    assert overdue.priority is Priority.URGENT
-    assert SUPERVISOR in overdue.recipients
-    assert PRIMARY in overdue.recipients
+    # Unsigned past its due time, it climbs the ladder: owner, supervisor, then (no clinical
+    # director on this team) the escalation role again, each rung once.
+    owner, supervisor, director = events(state, EventKind.PLAN_REVIEW_OVERDUE)
+    assert (owner.occurred_at, owner.recipients) == (T0 + 48 * H, [PRIMARY])
+    assert (supervisor.occurred_at, supervisor.recipients) == (T0 + 72 * H, [SUPERVISOR])
+    assert (director.occurred_at, director.recipients) == (T0 + 120 * H, [SUPERVISOR])
+    assert [e.refs["rung"] for e in (owner, supervisor, director)] == ["1", "2", "3"]
+    assert all(e.priority is Priority.URGENT for e in (owner, supervisor, director))
     assert len(_plan_tasks(state, TaskStatus.OPEN)) == 1  # unsigned reviews stay due
     assert len(events(state, EventKind.PLAN_REVIEW_DUE)) == 1
 
@@ -80,7 +83,7 @@ def test_a_review_opening_inside_its_reminder_window_gets_no_reminder() -> None:
     assert state.plan_review.remind_at is None
     run_until(state, T0 + 30 * H)
     assert events(state, EventKind.PLAN_REVIEW_DUE) == []
-    assert len(events(state, EventKind.PLAN_REVIEW_OVERDUE)) == 1
+    assert len(events(state, EventKind.PLAN_REVIEW_OVERDUE)) == 1  # the owner's rung
 
 
 def test_both_signatures_close_the_review_and_schedule_the_next_one() -> None:
@@ -191,9 +194,12 @@ def test_review_due_times_never_land_in_the_past_and_notices_fire_once(
             settle(now)
         check(now)
 
-    for kind in (EventKind.PLAN_REVIEW_DUE, EventKind.PLAN_REVIEW_OVERDUE):
-        per_task = [e.refs["task_id"] for e in events(state, kind)]
-        assert len(per_task) == len(set(per_task)), kind
+    reminders = [e.refs["task_id"] for e in events(state, EventKind.PLAN_REVIEW_DUE)]
+    assert len(reminders) == len(set(reminders))
+    rungs = [
+        (e.refs["task_id"], e.refs["rung"]) for e in events(state, EventKind.PLAN_REVIEW_OVERDUE)
+    ]
+    assert len(rungs) == len(set(rungs))  # each rung once per task
 
 
 def test_a_migration_brings_a_running_journey_under_plan_review_rules() -> None:

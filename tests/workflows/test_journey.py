@@ -122,19 +122,25 @@ async def test_whole_journey_from_intake_to_completion_over_fifteen_months(
     assert supervisor["reassessment_overdue"] == 0
 
 
-async def test_overdue_reassessment_escalates_once_to_the_supervisor(
+async def test_overdue_reassessment_climbs_the_ladder_each_rung_once(
     env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
 ) -> None:
-    j = await _driver(env, task_queue, "J-OVERDUE")
+    j = await _driver(env, task_queue, "J-OVERDUE")  # intake assessment due in 72 h
     await j.sleep(hours=73)
     state = await j.state()
     assert state.active_reassessment is not None
-    assert state.active_reassessment.escalated
-    await j.sleep(days=20)
-    supervisor = await _feed_kinds(queries, SUPERVISOR)
-    assert supervisor["reassessment_overdue"] == 1
+    assert not state.active_reassessment.escalated  # only the owner has been told
     primary = await _feed_kinds(queries, PRIMARY)
     assert primary["reassessment_overdue"] == 1
+    assert (await _feed_kinds(queries, SUPERVISOR))["reassessment_overdue"] == 0
+
+    await j.sleep(hours=24)
+    assert (await j.state()).active_reassessment.escalated  # type: ignore[union-attr]
+    assert (await _feed_kinds(queries, SUPERVISOR))["reassessment_overdue"] == 1
+    await j.sleep(days=20)
+    # No clinical director on this team: the top rung goes to the escalation role.
+    assert (await _feed_kinds(queries, SUPERVISOR))["reassessment_overdue"] == 2
+    assert (await _feed_kinds(queries, PRIMARY))["reassessment_overdue"] == 1
     nurse = await _feed_kinds(queries, "rn-baker")
     assert nurse["reassessment_overdue"] == 0
 

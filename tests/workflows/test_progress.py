@@ -57,7 +57,7 @@ async def test_plan_review_is_reminded_then_overdue_until_both_sign(
     await j.service.sign_plan(
         j.journey_id, SignPlan(version=1, signer=Signer.CLINICIAN, signed_by=PRIMARY)
     )
-    await j.sleep(hours=49)
+    await j.sleep(hours=73)  # due at 48 h; the supervisor's rung a day later
 
     primary = await _kinds(feed, PRIMARY, j.journey_id)
     assert primary.count(EventKind.PLAN_REVIEW_DUE) == 1
