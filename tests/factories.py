@@ -51,7 +51,7 @@ def journey_batches(journey_id: str = "J-RM-1", start: datetime = T0) -> list[Pr
     batches.append(_flush(state))
     active = state.active_reassessment
     assert active is not None
-    overdue = active.due_at
+    overdue = active.due_at + timedelta(hours=24)  # the supervisor's rung of the ladder
     run_due_work(state, overdue)
     batches.append(_flush(state))
     return batches

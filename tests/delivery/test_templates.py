@@ -37,7 +37,8 @@ def _forbidden() -> list[str]:
     ]  # fmt: skip
     words += [p.value for p in Phase]
     words += [loc.name for loc in pol.levels_of_care]
-    words += [k.value for k in EventKind]
+    # The journey's own event vocabulary, except the generic types external messages may name.
+    words += [k.value for k in EventKind if k.value not in {t.value for t in GenericType}]
     assert pol.instruments is not None
     words += [i.code for i in pol.instruments.instruments]
     return words
