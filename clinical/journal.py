@@ -33,7 +33,7 @@ def emit(
         refs=refs or {},
         recipients=sorted(set(to))
         if to is not None
-        else recipients(state.policy, state.care_team, kind, priority),
+        else recipients(state.policy, state.care_team, kind, priority, state.phase),
     )
     state.outbox.append(event)
     return event

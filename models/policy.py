@@ -176,6 +176,8 @@ class RoutingRule(StrictModel):
     roles: list[Role] = Field(default_factory=list)
     primary: bool = True
     urgent_roles: list[Role] = Field(default_factory=list)
+    # Roles added while the journey is in a phase (e.g. the nurse during withdrawal management).
+    phase_roles: dict[Phase, list[Role]] = Field(default_factory=dict)
 
 
 class Policy(StrictModel):

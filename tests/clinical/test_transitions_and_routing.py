@@ -59,6 +59,15 @@ def test_urgent_clinical_event_adds_urgent_roles() -> None:
     assert set(urgent) == {PRIMARY, "dr-ames", "rn-baker", SUPERVISOR}
 
 
+def test_phase_roles_join_while_the_journey_is_in_that_phase() -> None:
+    kind, routine = EventKind.CLINICAL_EVENT_REPORTED, Priority.ROUTINE
+    assert recipients(policy(), team(), kind, routine, Phase.TREATMENT) == [PRIMARY]
+    detox = recipients(policy(), team(), kind, routine, Phase.WITHDRAWAL_MANAGEMENT)
+    assert set(detox) == {PRIMARY, "rn-baker", "dr-ames"}
+    after = recipients(policy(), team(), kind, routine, Phase.AFTERCARE)
+    assert set(after) == {PRIMARY, "ps-evans", "rc-fox"}
+
+
 def test_phase_change_reaches_every_clinical_and_support_role() -> None:
     chosen = recipients(policy(), team(), EventKind.PHASE_CHANGED, Priority.ROUTINE)
     assert SUPERVISOR not in chosen
