@@ -21,6 +21,7 @@ COPY runtime ./runtime
 COPY service ./service
 COPY cli ./cli
 COPY api ./api
+COPY delivery ./delivery
 RUN pip install --no-cache-dir --no-deps .
 
 USER journeys

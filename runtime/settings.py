@@ -69,6 +69,12 @@ class Settings(BaseSettings):
             raise ValueError("expected HOST:PORT")
         return value or None
 
+    @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes unset optional variables as empty strings.
+        return None if value == "" else value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_case_level(cls, value: object) -> object:

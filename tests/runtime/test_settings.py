@@ -127,3 +127,13 @@ def test_env_example_documents_every_setting() -> None:
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     for name in Settings.model_fields:
         assert {f"JOURNEYS_{name.upper()}", name.upper()} & documented, name
+
+
+def test_empty_smtp_settings_mean_no_smtp() -> None:
+    settings = Settings.model_validate(
+        {"smtp_host": "", "smtp_username": "", "smtp_password": "", "smtp_port": "2525"}
+    )
+    assert settings.smtp_host is None
+    assert settings.smtp_username is None
+    assert settings.smtp_password is None
+    assert settings.smtp_port == 2525
