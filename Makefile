@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format lock clean
+.PHONY: run test lint format lock clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ $(CHROMIUM):
 ## test: every test, no skips
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest -p no:cacheprovider
+
+## bench: measure throughput, latency, cost and scale on the embedded server; writes docs/benchmarks.md
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 ## lint: ruff (lint + format check) and mypy strict
 lint: $(STAMP)

@@ -1,0 +1,1 @@
+"""The benchmark: ``make bench`` writes docs/benchmarks.md and docs/benchmarks.png."""

@@ -1,0 +1,565 @@
+"""Run every measurement on the embedded dev server and write docs/benchmarks.md and .png.
+
+``python -m bench.run`` (what ``make bench`` runs). Sizes come from the environment so a quick
+run is possible: BENCH_ROUNDS (3), BENCH_BASELINE (200), BENCH_ADMISSIONS (150),
+BENCH_COMMANDS (1000), BENCH_RATE (25 per second), BENCH_JOURNEYS (10000), BENCH_REQUESTS (400).
+Every loop is bounded in count, and the scale phase also in time (BENCH_SCALE_SECONDS, 600).
+"""
+
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import func, select
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench.baseline import NoopWorkflow, noop
+from bench.report import write_report
+from bench.stats import percentile
+from clinical.policy_loader import load_policy
+from models.care import CareTeam, CareTeamMember, Role
+from models.clinical import AssessmentKind
+from models.commands import (
+    DecideTransition,
+    RecordAssessment,
+    RecordCheckIn,
+    RecordInstrument,
+    RequestReassessment,
+    StartJourney,
+)
+from models.journey import Phase
+from models.state import JourneyState
+from readmodel.access import AccessRepository, StaffRole
+from readmodel.db import create_engine, sessionmaker
+from readmodel.migrate import migrate
+from readmodel.queries import JourneyQueries
+from readmodel.tables import NotificationRow
+from runtime.client import codec_from_settings, connect, data_converter
+from runtime.devserver import EmbeddedTemporal, time_skipping_server_binary
+from runtime.search_attributes import register
+from runtime.settings import Settings
+from service.journeys import JourneyService
+from worker import create_worker
+from workflows.temporal_policy import journey_workflow_id
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+log = structlog.get_logger(__name__)
+
+
+def _env(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+ROUNDS = _env("BENCH_ROUNDS", 3)
+BASELINE = _env("BENCH_BASELINE", 200)
+ADMISSIONS = _env("BENCH_ADMISSIONS", 150)
+COMMANDS = _env("BENCH_COMMANDS", 1000)
+RATE = _env("BENCH_RATE", 25)
+JOURNEYS = _env("BENCH_JOURNEYS", 10_000)
+REQUESTS = _env("BENCH_REQUESTS", 400)
+SCALE_SECONDS = _env("BENCH_SCALE_SECONDS", 600)
+CONCURRENCY = 20
+PRIMARY = "th-chen"
+TEAM = CareTeam(
+    members=[
+        CareTeamMember(member_id=PRIMARY, role=Role.THERAPIST, primary=True),
+        CareTeamMember(member_id="dr-ames", role=Role.PHYSICIAN),
+        CareTeamMember(member_id="rn-baker", role=Role.NURSE),
+        CareTeamMember(member_id="cm-diaz", role=Role.CASE_MANAGER),
+        CareTeamMember(member_id="sv-gray", role=Role.SUPERVISOR),
+    ]
+)
+POLICY = load_policy()
+
+
+@dataclass
+class Results:
+    """Everything measured, for the report."""
+
+    started: str = ""
+    machine: str = ""
+    baseline_wps: list[float] = field(default_factory=list)
+    admission_jps: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    latency_rate: float = 0.0
+    cost: dict[str, Any] = field(default_factory=dict)
+    scale: list[dict[str, Any]] = field(default_factory=list)
+    api: dict[str, dict[str, float]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+async def _bounded(count: int, limit: int, one: Callable[[int], Awaitable[None]]) -> float:
+    """Run ``one(i)`` for i < count with at most ``limit`` in flight; seconds taken."""
+    gate = asyncio.Semaphore(limit)
+
+    async def guarded(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(guarded(i) for i in range(count)))
+    return time.perf_counter() - started
+
+
+def _start(journey_id: str) -> StartJourney:
+    return StartJourney(journey_id=journey_id, care_team=TEAM, started_by="ops-1", policy=POLICY)
+
+
+def _assessment(journey_id: str, n: int, kind: AssessmentKind, **ratings: int) -> RecordAssessment:
+    dims = {f"d{i}": ratings.get(f"d{i}", 0) for i in range(1, 7)}
+    return RecordAssessment(
+        assessment_id=f"{journey_id}.A{n}", kind=kind, dimensions=dims, assessed_by=PRIMARY
+    )
+
+
+async def _admit(service: JourneyService, journey_id: str) -> None:
+    """Start, initial assessment, decision (each answers after its projection is written)."""
+    await service.start(_start(journey_id))
+    result = await service.record_assessment(
+        journey_id, _assessment(journey_id, 1, AssessmentKind.COMPREHENSIVE, d4=2)
+    )
+    assert result.reassessment_id is not None
+    await service.decide(
+        journey_id,
+        DecideTransition(reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True),
+    )
+
+
+async def measure_baseline(client: Client, results: Results) -> None:
+    """Workflows per second of a bare workflow with one no-op activity."""
+    queue = f"bench-noop-{uuid.uuid4().hex[:6]}"
+    async with Worker(client, task_queue=queue, workflows=[NoopWorkflow], activities=[noop]):
+        for r in range(ROUNDS):
+
+            async def one(i: int, r: int = r) -> None:
+                await client.execute_workflow(
+                    NoopWorkflow.run, id=f"bench-noop-{r}-{i}-{uuid.uuid4().hex[:6]}",
+                    task_queue=queue,
+                )  # fmt: skip
+
+            elapsed = await _bounded(BASELINE, CONCURRENCY, one)
+            results.baseline_wps.append(BASELINE / elapsed)
+            _progress(f"baseline round {r + 1}: {BASELINE / elapsed:.1f} workflows/s")
+
+
+async def measure_admission(
+    service: JourneyService, queries: JourneyQueries, results: Results
+) -> None:
+    """Journeys per second through start, assessment, decision, with their feed rows."""
+    for r in range(ROUNDS):
+        ids = [f"J-ADM{r}X{i}" for i in range(ADMISSIONS)]
+
+        async def one(i: int, ids: list[str] = ids) -> None:
+            await _admit(service, ids[i])
+
+        elapsed = await _bounded(ADMISSIONS, CONCURRENCY, one)
+        async with queries.sessions() as session:
+            rows = await session.scalar(
+                select(func.count(func.distinct(NotificationRow.journey_id))).where(
+                    NotificationRow.journey_id.in_(ids),
+                    NotificationRow.kind == "phase_changed",
+                )
+            )
+        assert rows == ADMISSIONS, f"feed rows for {rows} of {ADMISSIONS} admissions"
+        results.admission_jps.append(ADMISSIONS / elapsed)
+        _progress(f"admission round {r + 1}: {ADMISSIONS / elapsed:.1f} journeys/s")
+
+
+async def measure_latency(
+    service: JourneyService, queries: JourneyQueries, results: Results
+) -> None:
+    """From sending a decision to its notification row being readable, at a steady rate."""
+    pool = min(100, max(1, COMMANDS // 10))
+    ids = [f"J-LAT{i}" for i in range(pool)]
+    await _bounded(pool, CONCURRENCY, lambda i: _admit(service, ids[i]))
+    rounds = -(-COMMANDS // pool)
+    interval = pool / RATE  # each journey decides once per interval: RATE decisions/s overall
+    started = time.perf_counter()
+
+    async def journey(i: int) -> None:
+        journey_id = ids[i]
+        await asyncio.sleep(i / RATE)
+        for n in range(rounds):
+            if len(results.latencies_ms) >= COMMANDS:
+                return
+            due = time.perf_counter() + interval
+            await service.request_reassessment(
+                journey_id, RequestReassessment(requested_by=PRIMARY, reason="bench")
+            )
+            result = await service.record_assessment(
+                journey_id, _assessment(journey_id, n + 2, AssessmentKind.REASSESSMENT, d4=2)
+            )
+            assert result.reassessment_id is not None
+            sent = time.perf_counter()
+            decided = await service.decide(
+                journey_id,
+                DecideTransition(
+                    reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True
+                ),
+            )
+            for _ in range(1000):  # visible in the read model (it is, when decide answers)
+                async with queries.sessions() as session:
+                    found = await session.scalar(
+                        select(NotificationRow.id)
+                        .where(
+                            NotificationRow.journey_id == journey_id,
+                            NotificationRow.seq == decided.seq,
+                        )
+                        .limit(1)
+                    )
+                if found is not None:
+                    break
+                await asyncio.sleep(0.001)
+            results.latencies_ms.append((time.perf_counter() - sent) * 1000)
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+
+    await asyncio.gather(*(journey(i) for i in range(pool)))
+    results.latency_rate = len(results.latencies_ms) / (time.perf_counter() - started)
+    p50, p99 = percentile(results.latencies_ms, 50), percentile(results.latencies_ms, 99)
+    _progress(f"latency: {len(results.latencies_ms)} decisions, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+
+
+_ACTIONS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: "starts",
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: "activities",
+    EventType.EVENT_TYPE_MARKER_RECORDED: "local activities",
+    EventType.EVENT_TYPE_TIMER_STARTED: "timers",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: "signals",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: "updates",
+    EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: "search attribute upserts",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "continue-as-new",
+}
+
+
+class _CountingService(JourneyService):
+    """Counts the queries the driver sends (they are billed but not in the history)."""
+
+    queries = 0
+
+    async def state(self, journey_id: str) -> JourneyState:
+        _CountingService.queries += 1
+        return await super().state(journey_id)
+
+
+async def _fifteen_months(
+    env: WorkflowEnvironment, service: JourneyService, journey_id: str, extra: int
+) -> str:
+    """The standard journey: 3.7-WM, 3.5, 2.1, 1, aftercare to completion, with ``extra``
+    staff commands (instrument scores) during treatment."""
+
+    async def review(**ratings: int) -> None:
+        state = await service.state(journey_id)
+        active = state.active_reassessment
+        assert active is not None
+        result = await service.record_assessment(
+            journey_id, _assessment(journey_id, state.seq, AssessmentKind.REASSESSMENT, **ratings)
+        )
+        assert result.reassessment_id is not None
+        await service.decide(
+            journey_id,
+            DecideTransition(reassessment_id=result.reassessment_id, decided_by=PRIMARY,
+                             accept=True),
+        )  # fmt: skip
+
+    await service.start(_start(journey_id))
+    described = await env.client.get_workflow_handle(journey_workflow_id(journey_id)).describe()
+    first_run = described.run_id
+    first = await service.record_assessment(
+        journey_id, _assessment(journey_id, 0, AssessmentKind.COMPREHENSIVE, d1=3, d2=2)
+    )
+    assert first.reassessment_id is not None
+    await service.decide(
+        journey_id,
+        DecideTransition(reassessment_id=first.reassessment_id, decided_by=PRIMARY, accept=True),
+    )
+    await env.sleep(timedelta(days=3, minutes=1))
+    await review(d5=3, d6=3)
+    for _ in range(4):
+        await env.sleep(timedelta(days=7, minutes=1))
+        await review(d5=3, d6=3)
+    for _ in range(extra):
+        await service.record_instrument(
+            journey_id, RecordInstrument(code="GAD-7", answers=[0] * 7, recorded_by=PRIMARY)
+        )
+    await env.sleep(timedelta(days=7, minutes=1))
+    await review(d4=2, d5=2)
+    await env.sleep(timedelta(days=90, minutes=1))
+    await review(d5=1)
+    await env.sleep(timedelta(days=90, minutes=1))
+    await review()
+    elapsed = 0
+    for offset in POLICY.aftercare.check_ins:
+        await env.sleep(timedelta(days=offset.days - elapsed))
+        elapsed = offset.days
+        await service.record_check_in(journey_id, RecordCheckIn(recorded_by="cm-diaz"))
+    await env.sleep(timedelta(days=10))
+    handle = env.client.get_workflow_handle(
+        journey_workflow_id(journey_id), result_type=JourneyState
+    )
+    final = await handle.result()
+    assert final.phase is Phase.COMPLETED, final.phase
+    return first_run
+
+
+async def measure_cost(directory: Path, results: Results) -> None:
+    """History events and billable actions of the standard journey, by staff commands."""
+    codec = codec_from_settings(Settings(data_dir=directory))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(time_skipping_server_binary()),
+        data_converter=data_converter(codec),
+    )
+    try:
+        await register(env.client)
+        url = f"sqlite+aiosqlite:///{directory / 'cost.db'}"
+        await migrate(url)
+        engine = create_engine(url)
+        queue = f"bench-cost-{uuid.uuid4().hex[:6]}"
+        service = _CountingService(env.client, queue)
+        runs = []
+        async with create_worker(env.client, queue, sessionmaker(engine)):
+            for extra in (0, 100, 300):
+                _CountingService.queries = 0
+                journey_id = f"J-COST{extra}"
+                first_run = await _fifteen_months(env, service, journey_id, extra)
+                runs.append(await _history_cost(env.client, journey_id, first_run, extra))
+                _progress(f"cost with {extra} extra commands: {runs[-1]['events_total']} events")
+        await engine.dispose()
+        results.cost = {"runs": runs}
+    finally:
+        await env.shutdown()
+
+
+async def _history_cost(
+    client: Client, journey_id: str, first_run: str, extra: int
+) -> dict[str, Any]:
+    """Events of every run (following continue-as-new) and the billable actions among them."""
+    runs_events: list[int] = []
+    actions: Counter[str] = Counter()
+    run_id: str | None = first_run
+    while run_id:
+        handle = client.get_workflow_handle(journey_workflow_id(journey_id), run_id=run_id)
+        events = list((await handle.fetch_history()).events)
+        runs_events.append(len(events))
+        run_id = None
+        for event in events:
+            name = _ACTIONS.get(event.event_type)
+            if name:
+                actions[name] += 1
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                run_id = (
+                    event.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+                )
+    actions["queries"] = _CountingService.queries
+    total = sum(actions.values())
+    return {
+        "extra_commands": extra,
+        "events_per_run": runs_events,
+        "events_total": sum(runs_events),
+        "actions": dict(actions),
+        "actions_total": total,
+        "actions_per_month": total / 15,
+    }
+
+
+def _rss_mib(pid: int) -> tuple[float, float]:
+    """Resident and peak resident memory of a process, MiB (Linux)."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+async def measure_scale_and_api(
+    server: EmbeddedTemporal, directory: Path, results: Results
+) -> None:
+    """Open journeys with live timers held by a worker process; list times; API under load."""
+    url = f"sqlite+aiosqlite:///{directory / 'scale.db'}"
+    await migrate(url)
+    queue = f"bench-scale-{uuid.uuid4().hex[:6]}"
+    env = {
+        **os.environ, "TEMPORAL_ADDRESS": server.address, "JOURNEYS_DATABASE_URL": url,
+        "JOURNEYS_TASK_QUEUE": queue, "JOURNEYS_DATA_DIR": str(directory),
+        "JOURNEYS_LOG_LEVEL": "warning", "JOURNEYS_LOG_FORMAT": "json",
+    }  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
+    engine = create_engine(url)
+    sessions = sessionmaker(engine)
+    queries = JourneyQueries(sessions)
+    client = await connect(Settings(temporal_address=server.address, data_dir=directory))
+    service = JourneyService(client, queue)
+    try:
+        await asyncio.sleep(3)
+        deadline = time.monotonic() + SCALE_SECONDS
+        created = 0
+        for target in sorted({min(1000, JOURNEYS), JOURNEYS}):
+            batch = target - created
+
+            async def one(i: int, base: int = created) -> None:
+                if time.monotonic() < deadline:
+                    await service.start(_start(f"J-SCALE{base + i}"))
+
+            elapsed = await _bounded(batch, 50, one)
+            created = target
+            for _ in range(600):  # until the worker has projected them all (bounded: 5 min)
+                if await _open_count(queries) >= target or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            rss, peak = _rss_mib(worker.pid)
+            listed = await _list_times(queries)
+            open_count = await _open_count(queries)
+            results.scale.append({
+                "journeys": open_count, "start_rate": batch / elapsed, "worker_rss_mib": rss,
+                "worker_peak_mib": peak, **listed,
+            })  # fmt: skip
+            _progress(f"scale {open_count} open journeys: worker {rss:.0f} MiB, "
+                      f"list p95 {listed['list_p95_ms']:.1f} ms")  # fmt: skip
+        results.api = await _api_load(env, directory, sessions, queries)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        await engine.dispose()
+
+
+async def _open_count(queries: JourneyQueries) -> int:
+    rows = await queries.counts_by_phase_and_loc()
+    return sum(r.count for r in rows if r.phase.is_open)
+
+
+async def _list_times(queries: JourneyQueries) -> dict[str, float]:
+    plain, filtered = [], []
+    for _ in range(200):
+        started = time.perf_counter()
+        await queries.list_journeys(limit=50)
+        plain.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        await queries.list_journeys(phase=Phase.INTAKE, member=PRIMARY, limit=50, offset=100)
+        filtered.append((time.perf_counter() - started) * 1000)
+    return {
+        "list_p95_ms": percentile(plain, 95),
+        "filtered_p50_ms": percentile(filtered, 50),
+        "filtered_p95_ms": percentile(filtered, 95),
+    }
+
+
+async def _api_load(
+    env: dict[str, str], directory: Path, sessions: Any, queries: JourneyQueries
+) -> dict[str, dict[str, float]]:
+    token = await AccessRepository(sessions).add_staff(f"ops-{uuid.uuid4().hex[:6]}",
+                                                      StaffRole.OPERATIONS)  # fmt: skip
+    port = _free_port()
+    api = subprocess.Popen(
+        [str(Path(sys.executable).parent / "journeys"), "api"],
+        env={**env, "JOURNEYS_API_PORT": str(port), "JOURNEYS_API_HOST": "127.0.0.1"},
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_http(base)
+        some = (await queries.list_journeys(limit=1))[0].journey_id
+        out: dict[str, dict[str, float]] = {}
+        for name, path in (("board", "/board"), ("journey detail", f"/journeys/{some}")):
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "bench.load", base, token, path, str(REQUESTS), "8"],
+                cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
+            )  # fmt: skip
+            out[name] = json.loads(done.stdout.strip().splitlines()[-1])
+            _progress(f"api {name}: {out[name]['rps']:.1f} req/s, p95 {out[name]['p95_ms']:.1f} ms")
+        return out
+    finally:
+        api.terminate()
+        api.wait(timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _wait_http(base: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(300):  # bounded: 60 s
+            try:
+                if (await http.get(f"{base}/health")).status_code in (200, 503):
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the API did not start")
+
+
+async def main() -> None:
+    """Run every measurement and write the report."""
+    results = Results(
+        started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+    )
+    with tempfile.TemporaryDirectory(prefix="journeys-bench-") as tmp:
+        directory = Path(tmp)
+        settings = Settings(data_dir=directory)
+        async with EmbeddedTemporal(directory, _free_port(), _free_port()) as server:
+            client = await connect(settings, address=server.address)
+            url = f"sqlite+aiosqlite:///{directory / 'journeys.db'}"
+            await migrate(url)
+            engine = create_engine(url)
+            sessions = sessionmaker(engine)
+            queue = f"bench-{uuid.uuid4().hex[:6]}"
+            queries = JourneyQueries(sessions)
+            service = JourneyService(client, queue)
+            steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+                ("baseline", lambda: measure_baseline(client, results)),
+                ("admission", lambda: _with_worker(client, queue, sessions,
+                                                   measure_admission(service, queries, results))),
+                ("latency", lambda: _with_worker(client, queue, sessions,
+                                                 measure_latency(service, queries, results))),
+                ("scale and api", lambda: measure_scale_and_api(server, directory, results)),
+            ]  # fmt: skip
+            for name, step in steps:
+                _progress(f"{name}...")
+                started = time.perf_counter()
+                await step()
+                results.seconds[name] = time.perf_counter() - started
+            await engine.dispose()
+        _progress("cost of a journey...")
+        started = time.perf_counter()
+        await measure_cost(directory, results)
+        results.seconds["cost"] = time.perf_counter() - started
+    write_report(results, DOCS)
+    _progress(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
+
+
+async def _with_worker(client: Client, queue: str, sessions: Any, work: Awaitable[None]) -> None:
+    async with create_worker(client, queue, sessions):
+        await work
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.stdout.flush()
+    os._exit(0)  # the SDK can abort at interpreter exit (temporalio/sdk-python#300)
