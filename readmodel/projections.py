@@ -76,14 +76,17 @@ async def _upsert(session: AsyncSession, model: type[Base], values: list[Row], s
         return 0
     table = _table(model)
     keys = [c.name for c in table.primary_key.columns]
-    stmt = _insert(session, table).values(values)
+    stmt = _insert(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: stmt.excluded[name] for name in values[0] if name not in keys},
         where=table.c[seq] < stmt.excluded[seq],
     )
-    # RETURNING yields only the rows written, which rowcount reports unreliably for upserts.
-    result = await session.execute(stmt.returning(*table.primary_key.columns))
+    # Rows go as parameters, not in the statement: its shape never changes, so SQLAlchemy
+    # compiles it once (compiling a fresh multi-row VALUES per batch cost most of a
+    # projection). RETURNING yields only the rows written; rowcount is unreliable for upserts.
+    returning = stmt.returning(*table.primary_key.columns, sort_by_parameter_order=True)
+    result = await session.execute(returning, values)
     return len(result.all())
 
 
@@ -95,8 +98,8 @@ async def _insert_absent(
         return 0
     table = _table(model)
     conflict = keys or [c.name for c in table.primary_key.columns]
-    stmt = _insert(session, table).values(values).on_conflict_do_nothing(index_elements=conflict)
-    result = await session.execute(stmt.returning(*[table.c[k] for k in conflict]))
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=conflict)
+    result = await session.execute(stmt.returning(*[table.c[k] for k in conflict]), values)
     return len(result.all())
 
 
@@ -104,4 +107,4 @@ async def _replace_members(session: AsyncSession, batch: ProjectionBatch) -> Non
     """Make the stored care team exactly the batch's (called only when the batch is newest)."""
     journey_id = batch.summary.journey_id
     await session.execute(delete(MemberRow).where(MemberRow.journey_id == journey_id))
-    await session.execute(_table(MemberRow).insert().values(rows.member_rows(batch)))
+    await session.execute(_table(MemberRow).insert(), rows.member_rows(batch))
