@@ -27,9 +27,9 @@ def write_report(results: "Results", docs: Path) -> None:
 
 
 def _markdown(r: "Results") -> str:
-    base = statistics.median(r.baseline_wps)
-    admit = statistics.median(r.admission_jps)
-    ratio = admit / base
+    base = statistics.median(r.baseline_wps) if r.baseline_wps else 0.0
+    admit = statistics.median(r.admission_jps) if r.admission_jps else 0.0
+    ratio = admit / base if base else 0.0
     lat = r.latencies_ms
     p50, p95, p99 = (percentile(lat, p) for p in (50, 95, 99))
     lines = [
@@ -118,6 +118,9 @@ def _markdown(r: "Results") -> str:
             f"| {name} | {a['requests']:.0f} | {a['failures']:.0f} | {a['rps']:.1f} | "
             f"{a['p50_ms']:.1f} | {a['p95_ms']:.1f} |"
         )
+    if r.failures:
+        lines += ["", "## Phases that failed", ""]
+        lines += [f"- {k}: {v}" for k, v in r.failures.items()]
     lines += ["", "## Time taken", ""]
     lines += [f"- {k}: {v:.0f} s" for k, v in r.seconds.items()]
     return "\n".join(lines) + "\n"
@@ -125,7 +128,7 @@ def _markdown(r: "Results") -> str:
 
 def _plot(r: "Results", path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    medians = [statistics.median(r.baseline_wps), statistics.median(r.admission_jps)]
+    medians = [statistics.median(v) if v else 0.0 for v in (r.baseline_wps, r.admission_jps)]
     axes[0].bar(["baseline", "admission"], medians)
     axes[0].set_title("Throughput (per second, median)")
     lat = r.latencies_ms

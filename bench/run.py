@@ -107,6 +107,7 @@ class Results:
     scale: list[dict[str, Any]] = field(default_factory=list)
     api: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 def _progress(message: str) -> None:
@@ -412,6 +413,9 @@ async def measure_scale_and_api(
     queries = JourneyQueries(sessions)
     client = await connect(Settings(temporal_address=server.address, data_dir=directory))
     service = JourneyService(client, queue)
+    # Before the load: SQLite takes one writer at a time, and the worker writes constantly.
+    token = await AccessRepository(sessions).add_staff(f"ops-{uuid.uuid4().hex[:6]}",
+                                                      StaffRole.OPERATIONS)  # fmt: skip
     try:
         await asyncio.sleep(3)
         deadline = time.monotonic() + SCALE_SECONDS
@@ -438,10 +442,14 @@ async def measure_scale_and_api(
             })  # fmt: skip
             _progress(f"scale {open_count} open journeys: worker {rss:.0f} MiB, "
                       f"list p95 {listed['list_p95_ms']:.1f} ms")  # fmt: skip
-        results.api = await _api_load(env, directory, sessions, queries)
+        results.api = await _api_load(env, token, queries)
     finally:
         worker.terminate()
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=60)
         await engine.dispose()
 
 
@@ -467,10 +475,8 @@ async def _list_times(queries: JourneyQueries) -> dict[str, float]:
 
 
 async def _api_load(
-    env: dict[str, str], directory: Path, sessions: Any, queries: JourneyQueries
+    env: dict[str, str], token: str, queries: JourneyQueries
 ) -> dict[str, dict[str, float]]:
-    token = await AccessRepository(sessions).add_staff(f"ops-{uuid.uuid4().hex[:6]}",
-                                                      StaffRole.OPERATIONS)  # fmt: skip
     port = _free_port()
     api = subprocess.Popen(
         [str(Path(sys.executable).parent / "journeys"), "api"],
@@ -547,7 +553,11 @@ async def main() -> None:
             for name, step in steps:
                 _progress(f"{name}...")
                 started = time.perf_counter()
-                await step()
+                try:
+                    await step()
+                except Exception as exc:
+                    results.failures[name] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                    _progress(f"{name} failed: {results.failures[name]}")
                 results.seconds[name] = time.perf_counter() - started
             await engine.dispose()
         _progress("cost of a journey...")

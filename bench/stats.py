@@ -13,5 +13,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def spread(values: list[float]) -> str:
-    """``median (min-max)`` with two significant decimals."""
+    """``median (min-max)`` with one decimal; ``-`` when nothing was measured."""
+    if not values:
+        return "-"
     return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
