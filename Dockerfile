@@ -22,6 +22,7 @@ COPY service ./service
 COPY cli ./cli
 COPY api ./api
 COPY delivery ./delivery
+COPY bench ./bench
 RUN pip install --no-cache-dir --no-deps .
 
 USER journeys
