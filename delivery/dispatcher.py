@@ -12,18 +12,20 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import cast
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from delivery.store import DeliveryStore, insert
+from delivery.store import DeliveryStore
 from delivery.workflow import DeliveryWorkflow, delivery_workflow_id
 from models.delivery import DeliveryStatus, ExternalChannel, OutboundMessage, generic_type
 from models.journey import EventKind, Priority
+from readmodel.db import dialect_insert
 from readmodel.tables import (
     DeliveryRow,
     EventRow,
@@ -116,9 +118,14 @@ class Dispatcher:
         ).all()
         now = datetime.now(UTC)
         rows: dict[str, dict[str, object]] = {}
+        # One event reaches several recipients: look its due time up once.
+        due_times: dict[tuple[str, int], datetime | None] = {}
         for note in notes:
             kind, priority = EventKind(note.kind), Priority(note.priority)
-            due = await _due_at(session, note.journey_id, note.seq)
+            event = (note.journey_id, note.seq)
+            if event not in due_times:
+                due_times[event] = await _due_at(session, *event)
+            due = due_times[event]
             base = {
                 "journey_id": note.journey_id, "seq": note.seq, "kind": kind.value,
                 "priority": priority.value, "occurred_at": note.created_at, "due_at": due,
@@ -145,8 +152,10 @@ class Dispatcher:
                 rows[key] = {**base, "key": key, "channel": "webhook",
                              "target": endpoint.endpoint_id}  # fmt: skip
         if rows:
-            stmt = insert(session, DeliveryRow).values(list(rows.values()))
-            await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+            stmt = dialect_insert(session, cast(Table, DeliveryRow.__table__))
+            await session.execute(
+                stmt.on_conflict_do_nothing(index_elements=["key"]), list(rows.values())
+            )
         await self._store.set_cursor(session, CURSOR, notes[-1].id)
         return len(notes)
 

@@ -3,10 +3,8 @@
 import secrets as random_secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.delivery import DeliveryStatus, DeliveryView, GenericType
@@ -26,13 +24,6 @@ class UnknownTargetError(Exception):
 def new_secret() -> str:
     """A webhook signing secret (shown once to whoever configures the receiver)."""
     return "whsec_" + random_secrets.token_urlsafe(32)
-
-
-def insert(session: AsyncSession, table: Any) -> Any:
-    """A dialect insert that supports ``on_conflict_do_nothing``."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 class DeliveryStore:

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from sqlalchemy import URL, event, make_url
+from sqlalchemy import URL, Table, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create
 
@@ -44,3 +45,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded rows usable after commit (views are built after it)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same way)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -8,11 +8,11 @@ happened (events, plan versions, notifications) are written once.
 from typing import cast
 
 from sqlalchemy import Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.state import ProjectionBatch
 from readmodel import rows
+from readmodel.db import dialect_insert
 from readmodel.rows import Row
 from readmodel.tables import (
     Base,
@@ -25,8 +25,6 @@ from readmodel.tables import (
     SegmentRow,
     TaskRow,
 )
-
-Insert = postgresql.Insert | sqlite.Insert
 
 
 async def apply_batch(session: AsyncSession, batch: ProjectionBatch) -> int:
@@ -59,13 +57,6 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _insert(session: AsyncSession, table: Table) -> Insert:
-    """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same way)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 async def _upsert(session: AsyncSession, model: type[Base], values: list[Row], seq: str) -> int:
     """Insert, or update only where the incoming sequence is strictly newer.
 
@@ -76,7 +67,7 @@ async def _upsert(session: AsyncSession, model: type[Base], values: list[Row], s
         return 0
     table = _table(model)
     keys = [c.name for c in table.primary_key.columns]
-    stmt = _insert(session, table)
+    stmt = dialect_insert(session, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: stmt.excluded[name] for name in values[0] if name not in keys},
@@ -98,7 +89,7 @@ async def _insert_absent(
         return 0
     table = _table(model)
     conflict = keys or [c.name for c in table.primary_key.columns]
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=conflict)
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=conflict)
     result = await session.execute(stmt.returning(*[table.c[k] for k in conflict]), values)
     return len(result.all())
 
