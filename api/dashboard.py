@@ -32,7 +32,7 @@ from models.journey import DischargeReason, Phase
 from models.plan import RecoverySupport
 from models.policy import ClinicalEventKind
 from models.views import StaffAccount
-from readmodel.access import SEES_ALL, StaffRole
+from readmodel.access import RUNS_DELIVERIES, SEES_ALL, StaffRole
 from service.journeys import CommandRejectedError, JourneyError
 from service.live import live_view
 
@@ -129,13 +129,10 @@ async def feed_page(request: Request, services: Services, staff: PageStaff) -> H
     return _render(request, "feed.html", staff=staff, page="feed", items=items)
 
 
-DEAD_LETTER_ROLES = frozenset({StaffRole.OPERATIONS, StaffRole.ADMIN})
-
-
 @router.get("/ui/deliveries")
 async def deliveries_page(request: Request, services: Services, staff: PageStaff) -> Response:
     """The dead-letter list, with a replay button per delivery (operations and admins)."""
-    if StaffRole(staff.role) not in DEAD_LETTER_ROLES:
+    if StaffRole(staff.role) not in RUNS_DELIVERIES:
         return _render(request, "base.html", staff=staff, error="Operations and admins only.")
     dead = await services.deliveries.deliveries(DeliveryStatus.DEAD, limit=200)
     await services.access.record(staff.staff_id, "GET /ui/deliveries", None, "ok")
@@ -147,7 +144,7 @@ async def replay_form(
     services: Services, staff: PageStaff, key: Annotated[str, Form(max_length=200)]
 ) -> Response:
     """Queue one dead delivery again."""
-    if StaffRole(staff.role) not in DEAD_LETTER_ROLES:
+    if StaffRole(staff.role) not in RUNS_DELIVERIES:
         return RedirectResponse("/ui/deliveries?error=" + quote("Operations and admins only."), 303)
     try:
         number = await services.deliveries.reopen(key)

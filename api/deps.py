@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import ApiServices
 from models.views import StaffAccount
-from readmodel.access import StaffRole
+from readmodel.access import RUNS_DELIVERIES, StaffRole
 from service.journeys import JourneyNotFoundError
 
 SESSION_COOKIE = "journeys_session"
@@ -69,7 +69,7 @@ Admin = Annotated[StaffAccount, Depends(require_admin)]
 
 async def require_operations(staff: Staff) -> StaffAccount:
     """Operations and admins see and replay the dead-letter list."""
-    if StaffRole(staff.role) not in (StaffRole.OPERATIONS, StaffRole.ADMIN):
+    if StaffRole(staff.role) not in RUNS_DELIVERIES:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "operations and admins only")
     return staff
 

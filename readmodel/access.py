@@ -23,6 +23,8 @@ class StaffRole(StrEnum):
 
 
 SEES_ALL = frozenset({StaffRole.SUPERVISOR, StaffRole.OPERATIONS, StaffRole.ADMIN})
+# Who sees and replays the dead-letter list of external deliveries.
+RUNS_DELIVERIES = frozenset({StaffRole.OPERATIONS, StaffRole.ADMIN})
 
 
 class StaffExistsError(Exception):
