@@ -2,8 +2,10 @@
 
 A review is one open task for the primary clinician. It closes only when a plan version carries
 both the clinician's and the client's signatures; an unsigned review stays due, is reminded
-once before its due time and reported overdue once after it. Due times come from the level of
-care (``initial_plan_due_hours``, ``plan_review_days``) and are never set in the past.
+once before its due time and, once past it, climbs the policy's escalation ladder like any
+overdue task (``clinical.escalation``; a policy without a ladder reports it overdue once, here).
+Due times come from the level of care (``initial_plan_due_hours``, ``plan_review_days``) and are
+never set in the past.
 """
 
 from datetime import datetime, timedelta
