@@ -1,11 +1,11 @@
 """The projection activity: writes journey changes into the read model."""
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from models.state import ProjectionBatch
-from readmodel.projections import apply_batch
+from readmodel.projections import ProjectionWriter
 
 log = structlog.get_logger(__name__)
 
@@ -14,7 +14,9 @@ class ReadModelActivities:
     """Activities that need a read-model session factory."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+        engine = sessions.kw["bind"]
+        assert isinstance(engine, AsyncEngine), "sessions must be bound to an engine"
+        self._writer = ProjectionWriter(engine)
 
     @activity.defn(name="project_journey")
     async def project(self, batch: ProjectionBatch) -> int:
@@ -26,8 +28,7 @@ class ReadModelActivities:
         Returns:
             How many feed notifications were new.
         """
-        async with self._sessions() as session:
-            notified = await apply_batch(session, batch)
+        notified = await self._writer.apply(batch)
         # Ids and counts only: summaries and every other field may carry clinical detail.
         log.info(
             "readmodel.projected",

@@ -114,10 +114,17 @@ class JourneySummary(StrictModel):
 
 
 class ProjectionBatch(StrictModel):
-    """Everything the read model needs after a run of changes, guarded by ``summary.seq``."""
+    """The read model's changes after a run of changes, guarded by ``summary.seq``.
+
+    Segments, reassessments, tasks and the plan hold only what changed since the run's last
+    batch; the first batch of each run (a start or a continue-as-new) holds everything.
+    """
 
     summary: JourneySummary
     care_team: CareTeam
+    # False when the care team is what the read model already holds (its roles still label
+    # the batch's notifications); batches recorded before this field replaced it every time.
+    care_team_changed: bool = True
     events: list[JourneyEvent]
     segments: list[LocSegment]
     reassessments: list[Reassessment]

@@ -2,8 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy import URL, Table, event, make_url
+from sqlalchemy import URL, Engine, Table, event, make_url
+from sqlalchemy import create_engine as _create_sync
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create
 
@@ -20,6 +22,14 @@ def async_url(url: str) -> URL:
     parsed = make_url(url)
     driver = ASYNC_DRIVERS.get(parsed.drivername)
     return parsed.set(drivername=driver) if driver else parsed
+
+
+def create_sync_engine(url: str | URL) -> Engine:
+    """A plain (blocking) SQLite engine with the same settings, for the projection writer."""
+    target = make_url(url).set(drivername="sqlite")
+    engine = _create_sync(target, connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -48,7 +58,12 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The session's dialect's INSERT, which knows ON CONFLICT."""
+    return insert_for(session.get_bind().dialect, table)
+
+
+def insert_for(dialect: Dialect, table: Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same way)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

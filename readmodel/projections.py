@@ -5,14 +5,17 @@ rows carrying state are replaced only by a strictly newer sequence, rows recordi
 happened (events, plan versions, notifications) are written once.
 """
 
+import asyncio
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
-from sqlalchemy import Table, delete
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, Engine, Table, delete
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.state import ProjectionBatch
 from readmodel import rows
-from readmodel.db import dialect_insert
+from readmodel.db import create_sync_engine, insert_for
 from readmodel.rows import Row
 from readmodel.tables import (
     Base,
@@ -27,37 +30,74 @@ from readmodel.tables import (
 )
 
 
-async def apply_batch(session: AsyncSession, batch: ProjectionBatch) -> int:
-    """Write one batch in one transaction.
+class ProjectionWriter:
+    """Writes batches, one transaction each.
+
+    On SQLite every batch runs whole on one writer thread with a plain sqlite3 connection: one
+    hand-off per batch instead of one per statement, and writers of this process queue in order
+    instead of sleeping in SQLite's busy handler (SQLite takes one writer at a time anyway).
+    On PostgreSQL batches run concurrently on the async engine's pool.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sync: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        # A database in memory lives in its connection: only the async engine can reach it.
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            self._sync = create_sync_engine(engine.url)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="readmodel-writer")
+            # Released with the writer (a worker dropped without close() leaks nothing).
+            self._finalizer = weakref.finalize(self, _release, self._thread, self._sync)
+
+    async def apply(self, batch: ProjectionBatch) -> int:
+        """Write one batch; returns how many feed notifications were new."""
+        if self._sync is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._apply_sync, batch)
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(apply_batch, batch)
+
+    def _apply_sync(self, batch: ProjectionBatch) -> int:
+        assert self._sync is not None
+        with self._sync.begin() as conn:
+            return apply_batch(conn, batch)
+
+
+def _release(thread: ThreadPoolExecutor, engine: Engine) -> None:
+    thread.shutdown(wait=False)
+    engine.dispose()
+
+
+def apply_batch(conn: Connection, batch: ProjectionBatch) -> int:
+    """Write one batch inside the caller's transaction.
 
     Args:
-        session: a session not yet in a transaction; the batch commits on it.
-        batch: the journey's state as of ``batch.summary.seq``.
+        conn: a connection in a transaction; the caller commits.
+        batch: the journey's changes as of ``batch.summary.seq``.
 
     Returns:
         How many feed notifications were new.
     """
-    async with session.begin():
-        # The journey row goes first. On PostgreSQL its row lock then orders concurrent batches
-        # of one journey; on SQLite the first statement takes the write lock, so the
-        # transaction never has to upgrade a read lock (which fails at once under WAL).
-        if await _upsert(session, JourneyRow, [rows.journey_row(batch)], "last_seq"):
-            await _replace_members(session, batch)
-        await _upsert(session, SegmentRow, rows.segment_rows(batch), "updated_seq")
-        await _upsert(session, ReassessmentRow, rows.reassessment_rows(batch), "updated_seq")
-        await _upsert(session, TaskRow, rows.task_rows(batch), "updated_seq")
-        await _insert_absent(session, EventRow, rows.event_rows(batch))
-        await _insert_absent(session, PlanVersionRow, rows.plan_rows(batch))
-        return await _insert_absent(
-            session, NotificationRow, rows.notification_rows(batch), ["idempotency_key"]
-        )
+    # The journey row goes first. On PostgreSQL its row lock then orders concurrent batches
+    # of one journey; on SQLite the first statement takes the write lock, so the
+    # transaction never has to upgrade a read lock (which fails at once under WAL).
+    newest = _upsert(conn, JourneyRow, [rows.journey_row(batch)], "last_seq")
+    if newest and batch.care_team_changed:
+        _replace_members(conn, batch)
+    _upsert(conn, SegmentRow, rows.segment_rows(batch), "updated_seq")
+    _upsert(conn, ReassessmentRow, rows.reassessment_rows(batch), "updated_seq")
+    _upsert(conn, TaskRow, rows.task_rows(batch), "updated_seq")
+    _insert_absent(conn, EventRow, rows.event_rows(batch))
+    _insert_absent(conn, PlanVersionRow, rows.plan_rows(batch))
+    return _insert_absent(conn, NotificationRow, rows.notification_rows(batch), ["idempotency_key"])
 
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-async def _upsert(session: AsyncSession, model: type[Base], values: list[Row], seq: str) -> int:
+def _upsert(conn: Connection, model: type[Base], values: list[Row], seq: str) -> int:
     """Insert, or update only where the incoming sequence is strictly newer.
 
     Returns:
@@ -67,7 +107,7 @@ async def _upsert(session: AsyncSession, model: type[Base], values: list[Row], s
         return 0
     table = _table(model)
     keys = [c.name for c in table.primary_key.columns]
-    stmt = dialect_insert(session, table)
+    stmt = insert_for(conn.dialect, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: stmt.excluded[name] for name in values[0] if name not in keys},
@@ -77,25 +117,23 @@ async def _upsert(session: AsyncSession, model: type[Base], values: list[Row], s
     # compiles it once (compiling a fresh multi-row VALUES per batch cost most of a
     # projection). RETURNING yields only the rows written; rowcount is unreliable for upserts.
     returning = stmt.returning(*table.primary_key.columns, sort_by_parameter_order=True)
-    result = await session.execute(returning, values)
-    return len(result.all())
+    return len(conn.execute(returning, values).all())
 
 
-async def _insert_absent(
-    session: AsyncSession, model: type[Base], values: list[Row], keys: list[str] | None = None
+def _insert_absent(
+    conn: Connection, model: type[Base], values: list[Row], keys: list[str] | None = None
 ) -> int:
     """Insert rows whose key is not stored yet; returns how many were new."""
     if not values:
         return 0
     table = _table(model)
     conflict = keys or [c.name for c in table.primary_key.columns]
-    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=conflict)
-    result = await session.execute(stmt.returning(*[table.c[k] for k in conflict]), values)
-    return len(result.all())
+    stmt = insert_for(conn.dialect, table).on_conflict_do_nothing(index_elements=conflict)
+    return len(conn.execute(stmt.returning(*[table.c[k] for k in conflict]), values).all())
 
 
-async def _replace_members(session: AsyncSession, batch: ProjectionBatch) -> None:
+def _replace_members(conn: Connection, batch: ProjectionBatch) -> None:
     """Make the stored care team exactly the batch's (called only when the batch is newest)."""
     journey_id = batch.summary.journey_id
-    await session.execute(delete(MemberRow).where(MemberRow.journey_id == journey_id))
-    await session.execute(_table(MemberRow).insert(), rows.member_rows(batch))
+    conn.execute(delete(MemberRow).where(MemberRow.journey_id == journey_id))
+    conn.execute(_table(MemberRow).insert(), rows.member_rows(batch))

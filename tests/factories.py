@@ -25,15 +25,30 @@ from models.policy import ClinicalEventKind
 from models.state import JourneyState, JourneySummary, ProjectionBatch
 from models.work import Task, TaskKind, TaskStatus
 from tests.builders import PRIMARY, SUPERVISOR, T0, TEAM_ROLES, ratings, start_command, team
-from workflows.projection import build_batch
+from workflows.projection import Projected, build_batch
 
 # The recovery coach who replaces rc-fox in ``journey_batches``.
 NEW_COACH = "rc-gomez"
 
 
-def journey_batches(journey_id: str = "J-RM-1", start: datetime = T0) -> list[ProjectionBatch]:
-    """Seven batches: intake -> 3.7-WM, team change and plan, review -> 3.5, relapse, overdue."""
+def journey_batches(
+    journey_id: str = "J-RM-1", start: datetime = T0, *, changes_only: bool = False
+) -> list[ProjectionBatch]:
+    """Seven batches: intake -> 3.7-WM, team change and plan, review -> 3.5, relapse, overdue.
+
+    Every batch holds every row, or, with ``changes_only``, only what changed since the one
+    before (as the workflow sends them).
+    """
     state = commands.start(start_command(journey_id), start)
+    projected = Projected() if changes_only else None
+
+    def _flush(state: JourneyState) -> ProjectionBatch:
+        """What the workflow sends, then what it does once the projection succeeded."""
+        batch = build_batch(state, projected)
+        state.outbox = []
+        state.projected_seq = state.seq
+        return batch
+
     batches = [_flush(state)]
     now = start + timedelta(hours=2)
     _assess_and_accept(state, now, AssessmentKind.COMPREHENSIVE, d1=3, d2=2)
@@ -141,14 +156,6 @@ def batch(
         tasks=list(tasks),
         plan=None,
     )
-
-
-def _flush(state: JourneyState) -> ProjectionBatch:
-    """What the workflow sends, then what it does once the projection succeeded."""
-    projected = build_batch(state)
-    state.outbox = []
-    state.projected_seq = state.seq
-    return projected
 
 
 def _assess_and_accept(state: JourneyState, now: datetime, kind: AssessmentKind, **r: int) -> None:

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from models.progress import ProgressView
     from models.state import JourneyInput, JourneyState
     from workflows import search
-    from workflows.projection import build_batch
+    from workflows.projection import Projected, build_batch
     from workflows.temporal_policy import PROJECTION_RETRY, PROJECTION_TIMEOUT
 
 
@@ -59,6 +59,7 @@ class ClientJourneyWorkflow:
             # folded away on replay, so now() here could differ between run and replay.
             self._state = commands.start(journey.start, workflow.info().workflow_start_time)
         self._search_attributes: dict[str, object] = {}
+        self._projected = Projected()
 
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyState:
@@ -98,7 +99,7 @@ class ClientJourneyWorkflow:
     async def _flush(self) -> None:
         """Project every pending event into the read model, in order."""
         while self._state.outbox:
-            batch = build_batch(self._state)
+            batch = build_batch(self._state, self._projected)
             await workflow.execute_local_activity_method(
                 ReadModelActivities.project,
                 batch,

@@ -1,10 +1,53 @@
-"""Build the read-model projection batch from the journey state."""
+"""Build the read-model projection batch from the journey state: only what changed."""
 
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from models.care import CareTeam
+from models.clinical import Reassessment
+from models.journey import LocSegment
 from models.state import JourneyState, JourneySummary, ProjectionBatch
+from models.work import Task
 
 
-def build_batch(state: JourneyState) -> ProjectionBatch:
-    """A self-contained copy of everything the read model needs, as of ``state.seq``."""
+class Projected:
+    """Copies of the rows this workflow run has sent, to leave unchanged ones out.
+
+    Lives in the workflow object, not in the journey state: a replay rebuilds it step by step
+    (so a replayed batch equals the recorded one) and a new run starts empty, so its first
+    batch carries every row and repairs anything the read model lost.
+    """
+
+    def __init__(self) -> None:
+        self.segments: dict[int, LocSegment] = {}
+        self.reassessments: dict[str, Reassessment] = {}
+        self.tasks: dict[str, Task] = {}
+        self.care_team: CareTeam | None = None
+        self.plan_version: int | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+K = TypeVar("K")
+
+
+def _changed(items: list[M], key: str, sent: dict[K, M]) -> list[M]:
+    """Copies of the items that differ from what was sent, remembered as sent."""
+    out = []
+    for item in items:
+        k = getattr(item, key)
+        if sent.get(k) != item:
+            # Deep copies: the state keeps changing, and a retried local activity sends its
+            # input again later.
+            copy = item.model_copy(deep=True)
+            sent[k] = copy
+            out.append(copy)
+    return out
+
+
+def build_batch(state: JourneyState, projected: Projected | None = None) -> ProjectionBatch:
+    """The read model's changes as of ``state.seq``; everything when ``projected`` is None."""
+    sent = projected or Projected()
     active = state.active_reassessment
     primary = state.care_team.primary.member_id
     summary = JourneySummary(
@@ -22,13 +65,21 @@ def build_batch(state: JourneyState) -> ProjectionBatch:
         ended_at=state.ended_at,
         seq=state.seq,
     )
-    # Deep copies: the state keeps changing while the activity input waits to be sent.
+    team_changed = sent.care_team != state.care_team
+    if team_changed:
+        sent.care_team = state.care_team.model_copy(deep=True)
+    plan = state.plan
+    plan_changed = plan is not None and plan.version != sent.plan_version
+    if plan is not None:
+        sent.plan_version = plan.version
+    assert sent.care_team is not None
     return ProjectionBatch(
         summary=summary,
-        care_team=state.care_team.model_copy(deep=True),
+        care_team=sent.care_team,
+        care_team_changed=team_changed,
         events=[e.model_copy(deep=True) for e in state.outbox],
-        segments=[s.model_copy(deep=True) for s in state.segments],
-        reassessments=[r.model_copy(deep=True) for r in state.reassessments],
-        tasks=[t.model_copy(deep=True) for t in state.tasks],
-        plan=state.plan.model_copy(deep=True) if state.plan else None,
+        segments=_changed(state.segments, "index", sent.segments),
+        reassessments=_changed(state.reassessments, "reassessment_id", sent.reassessments),
+        tasks=_changed(state.tasks, "task_id", sent.tasks),
+        plan=plan.model_copy(deep=True) if plan is not None and plan_changed else None,
     )

@@ -4,11 +4,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.state import ProjectionBatch
 from readmodel.db import create_engine
-from readmodel.projections import apply_batch
+from readmodel.projections import ProjectionWriter
 from readmodel.tables import (
     Base,
     EventRow,
@@ -37,19 +37,22 @@ PROJECTED: list[type[Base]] = [
 
 async def apply_all(sessions: Sessions, batches: Iterable[ProjectionBatch]) -> int:
     """Apply batches one transaction each, like the activity does; returns new notifications."""
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    writer = ProjectionWriter(engine)
     total = 0
     for batch in batches:
-        async with sessions() as session:
-            total += await apply_batch(session, batch)
+        total += await writer.apply(batch)
     return total
 
 
-async def snapshot(sessions: Sessions) -> Snapshot:
-    """Every projected row, without surrogate ids, in a stable order."""
+async def snapshot(sessions: Sessions, *, leave_out: tuple[str, ...] = ()) -> Snapshot:
+    """Every projected row, without surrogate ids (and ``leave_out`` columns), in stable order."""
     out: Snapshot = {}
+    skip = {"id", *leave_out}
     async with sessions() as session:
         for model in PROJECTED:
-            columns = [c for c in model.__table__.columns if c.name != "id"]
+            columns = [c for c in model.__table__.columns if c.name not in skip]
             rows = (await session.execute(select(*columns))).all()
             out[model.__tablename__] = sorted((tuple(r) for r in rows), key=repr)
     return out
