@@ -5,7 +5,6 @@ from typing import Any
 from sqlalchemy import URL, Engine, Table, event, make_url
 from sqlalchemy import create_engine as _create_sync
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create
 
@@ -59,11 +58,11 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
     """The session's dialect's INSERT, which knows ON CONFLICT."""
-    return insert_for(session.get_bind().dialect, table)
+    return insert_for(session.get_bind().dialect.name, table)
 
 
-def insert_for(dialect: Dialect, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same way)."""
-    if dialect.name == "postgresql":
+def insert_for(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The named dialect's INSERT, which knows ON CONFLICT (both spell it the same way)."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -6,11 +6,12 @@ happened (events, plan versions, notifications) are written once.
 """
 
 import asyncio
+import functools
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, delete
+from sqlalchemy import Connection, Engine, Insert, Table, delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.state import ProjectionBatch
@@ -90,7 +91,7 @@ def apply_batch(conn: Connection, batch: ProjectionBatch) -> int:
     _upsert(conn, TaskRow, rows.task_rows(batch), "updated_seq")
     _insert_absent(conn, EventRow, rows.event_rows(batch))
     _insert_absent(conn, PlanVersionRow, rows.plan_rows(batch))
-    return _insert_absent(conn, NotificationRow, rows.notification_rows(batch), ["idempotency_key"])
+    return _insert_absent(conn, NotificationRow, rows.notification_rows(batch), ("idempotency_key",))
 
 
 def _table(model: type[Base]) -> Table:
@@ -105,31 +106,44 @@ def _upsert(conn: Connection, model: type[Base], values: list[Row], seq: str) ->
     """
     if not values:
         return 0
-    table = _table(model)
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = insert_for(conn.dialect, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={name: stmt.excluded[name] for name in values[0] if name not in keys},
-        where=table.c[seq] < stmt.excluded[seq],
-    )
-    # Rows go as parameters, not in the statement: its shape never changes, so SQLAlchemy
-    # compiles it once (compiling a fresh multi-row VALUES per batch cost most of a
-    # projection). RETURNING yields only the rows written; rowcount is unreliable for upserts.
-    returning = stmt.returning(*table.primary_key.columns, sort_by_parameter_order=True)
-    return len(conn.execute(returning, values).all())
+    stmt = _upsert_statement(conn.dialect.name, _table(model), tuple(values[0]), seq)
+    return len(conn.execute(stmt, values).all())
 
 
 def _insert_absent(
-    conn: Connection, model: type[Base], values: list[Row], keys: list[str] | None = None
+    conn: Connection, model: type[Base], values: list[Row], keys: tuple[str, ...] = ()
 ) -> int:
     """Insert rows whose key is not stored yet; returns how many were new."""
     if not values:
         return 0
-    table = _table(model)
-    conflict = keys or [c.name for c in table.primary_key.columns]
-    stmt = insert_for(conn.dialect, table).on_conflict_do_nothing(index_elements=conflict)
-    return len(conn.execute(stmt.returning(*[table.c[k] for k in conflict]), values).all())
+    return len(
+        conn.execute(_insert_statement(conn.dialect.name, _table(model), keys), values).all()
+    )
+
+
+# Statements are built once per table and column set, and rows go as parameters: a statement
+# whose shape never changes is compiled once too (building and compiling a fresh multi-row
+# VALUES per batch cost most of a projection).
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], seq: str) -> Insert:
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = insert_for(dialect, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: stmt.excluded[name] for name in columns if name not in keys},
+        where=table.c[seq] < stmt.excluded[seq],
+    )
+    # RETURNING yields only the rows written (rowcount is unreliable for upserts).
+    return stmt.returning(*table.primary_key.columns, sort_by_parameter_order=True)
+
+
+@functools.cache
+def _insert_statement(dialect: str, table: Table, keys: tuple[str, ...]) -> Insert:
+    conflict = list(keys) or [c.name for c in table.primary_key.columns]
+    stmt = insert_for(dialect, table).on_conflict_do_nothing(index_elements=conflict)
+    return stmt.returning(*[table.c[k] for k in conflict])
 
 
 def _replace_members(conn: Connection, batch: ProjectionBatch) -> None:

@@ -105,3 +105,16 @@ def test_dockerfile_installs_the_locked_dependencies_and_every_package() -> None
     for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile, f"{package} is missing from the image"
     assert "USER journeys" in dockerfile
+    # The image writes no bytecode at run time, so it is compiled after the last source copy.
+    assert "PYTHONDONTWRITEBYTECODE=1" in dockerfile
+    assert dockerfile.index("python -m compileall -q /app") > dockerfile.rindex("COPY ")
+
+
+def test_make_compiles_our_bytecode_for_every_package() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    sources = next(line for line in makefile.splitlines() if line.startswith("SOURCES :="))
+    packages = [p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "tests"]
+    assert set(packages) <= set(sources.split()[2:])
+    for target in ("run:", "test:", "bench:"):
+        recipe = makefile.split(f"\n{target}", 1)[1].split("\n\n", 1)[0]
+        assert "$(BYTECODE)" in recipe, target
