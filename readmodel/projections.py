@@ -91,7 +91,8 @@ def apply_batch(conn: Connection, batch: ProjectionBatch) -> int:
     _upsert(conn, TaskRow, rows.task_rows(batch), "updated_seq")
     _insert_absent(conn, EventRow, rows.event_rows(batch))
     _insert_absent(conn, PlanVersionRow, rows.plan_rows(batch))
-    return _insert_absent(conn, NotificationRow, rows.notification_rows(batch), ("idempotency_key",))
+    notifications = rows.notification_rows(batch)
+    return _insert_absent(conn, NotificationRow, notifications, ("idempotency_key",))
 
 
 def _table(model: type[Base]) -> Table:
