@@ -22,9 +22,6 @@ from runtime.log import configure_logging
 from runtime.settings import Settings, get_settings
 from workflows.journey import ClientJourneyWorkflow
 
-# Bounded workflow cache: idle journeys are evicted and replayed on demand.
-MAX_CACHED_WORKFLOWS = 2000
-
 log = structlog.get_logger(__name__)
 
 
@@ -33,11 +30,15 @@ def create_worker(
     task_queue: str,
     sessions: async_sessionmaker[AsyncSession],
     *,
-    max_cached_workflows: int = MAX_CACHED_WORKFLOWS,
+    max_cached_workflows: int | None = None,
     settings: Settings | None = None,
     http: httpx.AsyncClient | None = None,
 ) -> Worker:
-    """A worker running journey workflows, their read-model projections and deliveries."""
+    """A worker running journey workflows, their read-model projections and deliveries.
+
+    The workflow cache is bounded (``worker_cache_size`` unless ``max_cached_workflows`` is
+    given): idle journeys are evicted and replayed from their history when they wake.
+    """
     config = settings or get_settings()
     projections = ReadModelActivities(sessions)
     delivery = DeliveryActivities(
@@ -48,7 +49,9 @@ def create_worker(
         task_queue=task_queue,
         workflows=[ClientJourneyWorkflow, DeliveryWorkflow],
         activities=[projections.project, delivery.deliver, delivery.park],
-        max_cached_workflows=max_cached_workflows,
+        max_cached_workflows=(
+            config.worker_cache_size if max_cached_workflows is None else max_cached_workflows
+        ),
     )
 
 

@@ -2,9 +2,11 @@
 
 ``python -m bench.run`` (what ``make bench`` runs). Sizes come from the environment so a quick
 run is possible: BENCH_ROUNDS (3), BENCH_BASELINE (200), BENCH_ADMISSIONS (150),
-BENCH_COMMANDS (1000), BENCH_RATE (5 decisions per second; each decision also needs a
-request and an assessment), BENCH_JOURNEYS (10000), BENCH_REQUESTS (400).
+BENCH_FLOOR (300 updates of the latency floor), BENCH_COMMANDS (1000), BENCH_RATE (5
+decisions per second; each decision also needs a request and an assessment), BENCH_JOURNEYS
+(10000), BENCH_REQUESTS (400).
 Every loop is bounded in count, and the scale phase also in time (BENCH_SCALE_SECONDS, 600).
+BENCH_PHASES picks some of the phases by name (comma-separated; see PHASES).
 """
 
 import asyncio
@@ -32,7 +34,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.baseline import NoopWorkflow, noop
+from bench.baseline import NoopWorkflow, RowWriter, UpdateFloorWorkflow, noop
 from bench.report import write_report
 from bench.stats import percentile
 from clinical.policy_loader import load_policy
@@ -75,10 +77,14 @@ ROUNDS = _env("BENCH_ROUNDS", 3)
 BASELINE = _env("BENCH_BASELINE", 200)
 ADMISSIONS = _env("BENCH_ADMISSIONS", 150)
 COMMANDS = _env("BENCH_COMMANDS", 1000)
+FLOOR = _env("BENCH_FLOOR", 300)
 RATE = _env("BENCH_RATE", 5)
 JOURNEYS = _env("BENCH_JOURNEYS", 10_000)
 REQUESTS = _env("BENCH_REQUESTS", 400)
 SCALE_SECONDS = _env("BENCH_SCALE_SECONDS", 600)
+PHASES = ("baseline", "update floor", "admission", "latency", "scale and api", "cost")
+# A comma-separated subset of PHASES (default: all of them).
+CHOSEN = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(PHASES)).split(",")]
 CONCURRENCY = 20
 PRIMARY = "th-chen"
 TEAM = CareTeam(
@@ -102,6 +108,7 @@ class Results:
     baseline_wps: list[float] = field(default_factory=list)
     admission_jps: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    floor_ms: list[float] = field(default_factory=list)
     latency_rate: float = 0.0
     cost: dict[str, Any] = field(default_factory=dict)
     scale: list[dict[str, Any]] = field(default_factory=list)
@@ -166,6 +173,35 @@ async def measure_baseline(client: Client, results: Results) -> None:
             elapsed = await _bounded(BASELINE, CONCURRENCY, one)
             results.baseline_wps.append(BASELINE / elapsed)
             _progress(f"baseline round {r + 1}: {BASELINE / elapsed:.1f} workflows/s")
+
+
+async def measure_update_floor(client: Client, directory: Path, results: Results) -> None:
+    """Latency of an update whose handler writes one row through a local activity.
+
+    Sent at the rate the latency phase sends all of its commands (three per decision).
+    """
+    queue = f"bench-floor-{uuid.uuid4().hex[:6]}"
+    writer = RowWriter(directory / "floor.db")
+    interval = 1 / (RATE * 3)
+    try:
+        async with Worker(
+            client, task_queue=queue, workflows=[UpdateFloorWorkflow], activities=[writer.write]
+        ):
+            handle = await client.start_workflow(
+                UpdateFloorWorkflow.run, id=f"bench-floor-{uuid.uuid4().hex[:6]}", task_queue=queue
+            )
+            for n in range(FLOOR):
+                due = time.perf_counter() + interval
+                sent = time.perf_counter()
+                assert await handle.execute_update(UpdateFloorWorkflow.write, n) == n
+                results.floor_ms.append((time.perf_counter() - sent) * 1000)
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            await handle.signal(UpdateFloorWorkflow.finish)
+            await handle.result()
+    finally:
+        writer.close()
+    p50, p99 = percentile(results.floor_ms, 50), percentile(results.floor_ms, 99)
+    _progress(f"update floor: {FLOOR} updates, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
 async def measure_admission(
@@ -522,7 +558,10 @@ async def _wait_http(base: str) -> None:
 
 
 async def main() -> None:
-    """Run every measurement and write the report."""
+    """Run every measurement (or those BENCH_PHASES names) and write the report."""
+    unknown = sorted(set(CHOSEN) - set(PHASES))
+    if unknown:
+        raise SystemExit(f"BENCH_PHASES: unknown {', '.join(unknown)}; choose from {PHASES}")
     # Per-projection info lines would be measured too; only warnings are printed.
     configure_logging(Settings(log_level="warning", log_format="json"))
     results = Results(
@@ -544,6 +583,7 @@ async def main() -> None:
             service = JourneyService(client, queue)
             steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
                 ("baseline", lambda: measure_baseline(client, results)),
+                ("update floor", lambda: measure_update_floor(client, directory, results)),
                 ("admission", lambda: _with_worker(client, queue, sessions,
                                                    measure_admission(service, queries, results))),
                 ("latency", lambda: _with_worker(client, queue, sessions,
@@ -551,6 +591,8 @@ async def main() -> None:
                 ("scale and api", lambda: measure_scale_and_api(server, directory, results)),
             ]  # fmt: skip
             for name, step in steps:
+                if name not in CHOSEN:
+                    continue
                 _progress(f"{name}...")
                 started = time.perf_counter()
                 try:
@@ -560,10 +602,11 @@ async def main() -> None:
                     _progress(f"{name} failed: {results.failures[name]}")
                 results.seconds[name] = time.perf_counter() - started
             await engine.dispose()
-        _progress("cost of a journey...")
-        started = time.perf_counter()
-        await measure_cost(directory, results)
-        results.seconds["cost"] = time.perf_counter() - started
+        if "cost" in CHOSEN:
+            _progress("cost of a journey...")
+            started = time.perf_counter()
+            await measure_cost(directory, results)
+            results.seconds["cost"] = time.perf_counter() - started
     write_report(results, DOCS)
     _progress(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
 

@@ -22,3 +22,9 @@ class StrictModel(BaseModel):
     """Strict, closed model: unknown fields and loose type coercion are rejected."""
 
     model_config = ConfigDict(strict=True, extra="forbid", validate_assignment=True)
+
+
+class FrozenModel(StrictModel):
+    """A strict model that cannot change once built (policies: workers share one copy)."""
+
+    model_config = ConfigDict(frozen=True)

@@ -2,10 +2,10 @@
 
 from pydantic import Field, PositiveInt, model_validator
 
-from models.base import ShortText, StrictModel
+from models.base import FrozenModel, ShortText, StrictModel
 
 
-class ItemScale(StrictModel):
+class ItemScale(FrozenModel):
     """The allowed answers of an instrument's items (1-based item numbers)."""
 
     count: PositiveInt
@@ -22,7 +22,7 @@ class ItemScale(StrictModel):
         return sum(max(self.allowed(i)) for i in range(1, self.count + 1))
 
 
-class Band(StrictModel):
+class Band(FrozenModel):
     """An inclusive score range with a label."""
 
     min: int = Field(ge=0)
@@ -30,7 +30,7 @@ class Band(StrictModel):
     label: ShortText
 
 
-class CriticalItem(StrictModel):
+class CriticalItem(FrozenModel):
     """An item whose answer alone raises a flag (e.g. PHQ-9 item 9 above 0)."""
 
     item: PositiveInt
@@ -38,7 +38,7 @@ class CriticalItem(StrictModel):
     flag: ShortText
 
 
-class InstrumentDefinition(StrictModel):
+class InstrumentDefinition(FrozenModel):
     """One instrument: items, bands covering every possible total, critical items."""
 
     code: ShortText
@@ -66,7 +66,7 @@ class InstrumentDefinition(StrictModel):
         return self
 
 
-class InstrumentRegistry(StrictModel):
+class InstrumentRegistry(FrozenModel):
     """All instrument definitions of one version."""
 
     version: str

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
-from models.base import LocCode, ShortText, StrictModel
+from models.base import FrozenModel, LocCode, ShortText
 from models.care import Role
 from models.instruments import InstrumentRegistry
 from models.journey import EventKind, Phase, Priority
@@ -23,7 +23,7 @@ class ClinicalEventKind(StrEnum):
     HOSPITALIZATION = "hospitalization"
 
 
-class LevelOfCare(StrictModel):
+class LevelOfCare(FrozenModel):
     """One ASAM level of care in the program's catalog."""
 
     code: LocCode
@@ -35,14 +35,14 @@ class LevelOfCare(StrictModel):
     plan_review_days: PositiveInt | None = None
 
 
-class PlacementCondition(StrictModel):
+class PlacementCondition(FrozenModel):
     """A dimension rated at least ``at_least``."""
 
     dimension: str
     at_least: int = Field(ge=0, le=4)
 
 
-class PlacementRule(StrictModel):
+class PlacementRule(FrozenModel):
     """First matching rule gives the recommendation; an empty ``when`` always matches."""
 
     rule_id: str
@@ -53,7 +53,7 @@ class PlacementRule(StrictModel):
     applies_in: list[Phase] | None = None
 
 
-class EventRule(StrictModel):
+class EventRule(FrozenModel):
     """What a reported clinical event does."""
 
     kind: ClinicalEventKind
@@ -63,7 +63,7 @@ class EventRule(StrictModel):
     threshold: PositiveInt = 1
 
 
-class AftercarePolicy(StrictModel):
+class AftercarePolicy(FrozenModel):
     """Aftercare check-ins as ISO 8601 durations (``P7D``) from the start of aftercare."""
 
     check_ins: list[timedelta] = Field(min_length=1)
@@ -93,7 +93,7 @@ class TriggerAction(StrEnum):
     URGENT_TASK = "urgent_task"
 
 
-class TriggerCondition(StrictModel):
+class TriggerCondition(FrozenModel):
     """All given parts must hold: a critical-item flag, a total, a rise since the last score."""
 
     flag: str | None = None
@@ -107,7 +107,7 @@ class TriggerCondition(StrictModel):
         return self
 
 
-class TriggerRule(StrictModel):
+class TriggerRule(FrozenModel):
     """A data-point trigger on an instrument result."""
 
     trigger_id: str
@@ -119,7 +119,7 @@ class TriggerRule(StrictModel):
     due_hours: PositiveInt
 
 
-class MonitoringRule(StrictModel):
+class MonitoringRule(FrozenModel):
     """A required instrument schedule at some levels of care (e.g. CIWA-Ar every 4 h).
 
     The schedule starts with the first administration in the level of care, so the clinician's
@@ -135,20 +135,20 @@ class MonitoringRule(StrictModel):
     priority: Priority = Priority.URGENT
 
 
-class EscalationRung(StrictModel):
+class EscalationRung(FrozenModel):
     """One rung of the ladder for overdue work: who hears, how long after the due time."""
 
     after_hours: int = Field(ge=0)
     to: Literal["owner"] | Role
 
 
-class PlanReviewPolicy(StrictModel):
+class PlanReviewPolicy(FrozenModel):
     """Reminders for a plan coming due; an unsigned plan past its due time is overdue."""
 
     reminder_hours: PositiveInt = 24
 
 
-class OutcomeRule(StrictModel):
+class OutcomeRule(FrozenModel):
     """Treatment response and remission on one instrument, measured from the first score."""
 
     instrument: str
@@ -156,7 +156,7 @@ class OutcomeRule(StrictModel):
     remission_below: PositiveInt | None = None
 
 
-class ProgressPolicy(StrictModel):
+class ProgressPolicy(FrozenModel):
     """Milestones the team is told about: days in recovery, response and remission."""
 
     recovery_days: list[PositiveInt] = Field(default_factory=list)
@@ -169,7 +169,7 @@ class ProgressPolicy(StrictModel):
         return self
 
 
-class RoutingRule(StrictModel):
+class RoutingRule(FrozenModel):
     """Which care-team roles hear about one event kind."""
 
     event: EventKind
@@ -180,7 +180,7 @@ class RoutingRule(StrictModel):
     phase_roles: dict[Phase, list[Role]] = Field(default_factory=dict)
 
 
-class Policy(StrictModel):
+class Policy(FrozenModel):
     """A program's versioned policy."""
 
     policy_id: str

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)
     delivery_timeout_s: float = Field(default=10.0, gt=0, le=300)
     dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # Journeys a worker keeps in memory between workflow tasks; the rest replay when they wake.
+    worker_cache_size: int = Field(default=1000, ge=0, le=100_000)
 
     @field_validator("temporal_address")
     @classmethod

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from clinical.errors import RuleViolation
     from clinical.journal import prune
     from clinical.progress import progress_view
+    from clinical.shared_policy import shared
     from clinical.timers import next_deadline, run_due_work
     from models.commands import (
         ChangeCareTeam,
@@ -51,10 +52,14 @@ class ClientJourneyWorkflow:
 
     @workflow.init
     def __init__(self, journey: JourneyInput) -> None:
+        # Equal policies are one frozen object per worker (the biggest part of a cached
+        # journey). The input stays referenced while the run lasts, so it is rebound too.
         if journey.state is not None:
+            journey.state.policy = shared(journey.state.policy)
             self._state = journey.state
         else:
             assert journey.start is not None  # guaranteed by JourneyInput
+            journey.start.policy = shared(journey.start.policy)
             # The execution's start event time, not now(): an empty first workflow task is
             # folded away on replay, so now() here could differ between run and replay.
             self._state = commands.start(journey.start, workflow.info().workflow_start_time)
