@@ -2,7 +2,7 @@
 
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 
@@ -14,8 +14,12 @@ import matplotlib.pyplot as plt
 if TYPE_CHECKING:
     from bench.run import Results
 
+NOTES = "performance.md"  # the hand-written profile notes beside the report
 
-def _target(ok: bool) -> str:
+
+def _target(ok: bool | None) -> str:
+    if ok is None:
+        return "not measured"
     return "met" if ok else "**missed**"
 
 
@@ -26,40 +30,101 @@ def write_report(results: "Results", docs: Path) -> None:
     (docs / "benchmarks.md").write_text(_markdown(results), encoding="utf-8")
 
 
-def _markdown(r: "Results") -> str:
-    base = statistics.median(r.baseline_wps) if r.baseline_wps else 0.0
-    admit = statistics.median(r.admission_jps) if r.admission_jps else 0.0
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _largest_scale(r: "Results") -> dict[str, Any] | None:
+    return max(r.scale, key=lambda s: s["journeys"]) if r.scale else None
+
+
+def _targets(r: "Results") -> list[tuple[str, str, bool | None]]:
+    """(target, what was measured, met?) for every target of the benchmark."""
+    base, admit = _median(r.baseline_wps), _median(r.admission_jps)
     ratio = admit / base if base else 0.0
     lat = r.latencies_ms
+    runs = r.cost.get("runs", [])
+    worst = max((max(run["events_per_run"]) for run in runs), default=0)
+    big = _largest_scale(r)
+    out: list[tuple[str, str, bool | None]] = [
+        ("admission at least 0.5 of the baseline", f"{ratio:.2f}",
+         ratio >= 0.5 if r.admission_jps and base else None),
+        ("command-to-feed p50 at most 20 ms", f"{percentile(lat, 50):.1f} ms",
+         percentile(lat, 50) <= 20 if lat else None),
+        ("command-to-feed p99 at most 60 ms", f"{percentile(lat, 99):.1f} ms",
+         percentile(lat, 99) <= 60 if lat else None),
+        ("every run under 4,096 history events", f"largest run {worst} events",
+         worst < 4096 if runs else None),
+    ]  # fmt: skip
+    if big is None:
+        out += [("worker memory under 1 GiB at 10,000 open journeys", "-", None),
+                ("filtered page p95 under 50 ms at 10,000", "-", None)]  # fmt: skip
+    else:
+        at = f"at {big['journeys']:,} open journeys"
+        full = big["journeys"] >= 10_000
+        out += [
+            ("worker memory under 1 GiB at 10,000 open journeys",
+             f"peak {big['worker_peak_mib']:.0f} MiB {at}",
+             big["worker_peak_mib"] < 1024 if full else False),
+            ("filtered page p95 under 50 ms at 10,000",
+             f"{big['filtered_p95_ms']:.1f} ms {at}",
+             big["filtered_p95_ms"] < 50 if full else False),
+        ]  # fmt: skip
+    return out
+
+
+def _markdown(r: "Results") -> str:
+    base, admit = _median(r.baseline_wps), _median(r.admission_jps)
+    lat, floor = r.latencies_ms, r.floor_ms
     p50, p95, p99 = (percentile(lat, p) for p in (50, 95, 99))
+    f50, f95, f99 = (percentile(floor, p) for p in (50, 95, 99))
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `make bench` (`python -m bench.run`) on the embedded dev server (SQLite",
-        "persistence) with the SQLite read model, "
-        f"{r.started}, on {r.machine}. The machine is shared and noisy: throughput is",
-        "reported as a ratio to a baseline measured in the same run, absolute figures as",
-        f"median (min-max) over {len(r.baseline_wps)} rounds.",
+        f"Produced by `{r.command}` (`python -m bench.run`) on {r.started}, on {r.machine}:",
+        "the embedded Temporal dev server (SQLite persistence, as `make run` starts it), the",
+        f"{r.database} read model, workers with the workflow cache bounded at {r.cache_size:,}.",
+        "The machine is shared and noisy: throughput is reported as a ratio to a baseline",
+        "measured in the same run, latency beside a floor measured in the same run, and",
+        f"absolute figures as median (min-max) over {len(r.baseline_wps)} rounds. This file",
+        "is written by the run; what the profiles showed and what was changed is in",
+        f"[{NOTES}]({NOTES}).",
         "",
         "![benchmarks](benchmarks.png)",
         "",
+        "## Targets",
+        "",
+        "| target | measured | outcome |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {measured} | {_target(ok)} |" for name, measured, ok in _targets(r)]
+    lines += [
+        "",
         "## Throughput and latency",
         "",
-        "| measure | result | target |",
-        "|---|---|---|",
-        "| baseline: bare workflow + one no-op activity, workflows/s | "
-        f"{spread(r.baseline_wps)} | - |",
+        "| measure | result |",
+        "|---|---|",
+        f"| baseline: bare workflow + one no-op activity, workflows/s | {spread(r.baseline_wps)} |",
         f"| admission: start + assessment + decision + feed rows, journeys/s | "
-        f"{spread(r.admission_jps)} | - |",
-        f"| admission / baseline | {ratio:.2f} | >= 0.5: {_target(ratio >= 0.5)} |",
-        f"| command-to-feed latency, {len(lat)} decisions at {r.latency_rate:.1f}/s: p50 | "
-        f"{p50:.1f} ms | <= 20 ms: {_target(p50 <= 20)} |",
-        f"| p95 | {p95:.1f} ms | - |",
-        f"| p99 | {p99:.1f} ms | <= 60 ms: {_target(p99 <= 60)} |",
+        f"{spread(r.admission_jps)} |",
+        f"| admission / baseline | {admit / base if base else 0.0:.2f} |",
+        f"| floor: update writing one row through a local activity, {len(floor)} updates: "
+        f"p50 / p95 / p99 | {f50:.1f} / {f95:.1f} / {f99:.1f} ms |",
+        f"| command-to-feed, {len(lat)} decisions at {r.latency_rate:.1f}/s: p50 / p95 / p99 | "
+        f"{p50:.1f} / {p95:.1f} / {p99:.1f} ms |",
+        f"| command-to-feed above the floor: p50 / p99 | {p50 - f50:+.1f} / {p99 - f99:+.1f} ms |",
+        "",
+        "Admission: 20 concurrent clients, each journey started, given its comprehensive",
+        "assessment and the decision on it, then its `phase_changed` feed rows counted (after",
+        "a warm-up of 20 not counted). The baseline runs the same way with its own worker.",
         "",
         "Latency is measured from sending the decision until its notification row is read back",
-        "from the read model. Every command answers only after its projection (a local activity",
-        "in the same workflow task) has been written, so the row is there when the update returns.",
+        "from the read model, while 100 journeys each send a request, an assessment and a",
+        "decision in turn. Every command answers only after its projection (a local activity",
+        "in the same workflow task) has been written, so the row is there when the update",
+        "returns. The floor sends updates at the same overall command rate to a workflow whose",
+        "update handler writes one SQLite row through a local activity: what any command",
+        "answered after its projection costs on this server, codec included.",
         "",
         "## Cost of a journey",
         "",
@@ -87,28 +152,30 @@ def _markdown(r: "Results") -> str:
         "",
         "## Scale",
         "",
-        "Open journeys (each with its intake timer) held by one worker process",
-        "(`python worker.py`, workflow cache bounded at 2,000), started 50 at a time.",
+        "Open journeys (each waiting on its intake timer) held by one worker process",
+        f"(`python worker.py`, cache bounded at {r.cache_size:,}), started 50 at a time; taken in",
+        "per second counts from the first start until the read model lists them all.",
         "",
-        "| open journeys | starts/s | worker RSS MiB (peak) | list page p95 ms | "
-        "filtered page p50 / p95 ms | target (p95 < 50 ms, RSS < 1 GiB) |",
-        "|---|---|---|---|---|---|",
+        "| open journeys | taken in per second | worker RSS MiB (peak) | list page p95 ms | "
+        "filtered page p50 / p95 ms |",
+        "|---|---|---|---|---|",
     ]
     for s in r.scale:
-        ok = s["filtered_p95_ms"] < 50 and s["worker_peak_mib"] < 1024
         lines.append(
-            f"| {s['journeys']} | {s['start_rate']:.1f} | {s['worker_rss_mib']:.0f} "
+            f"| {s['journeys']} | {s['taken_in_per_s']:.1f} | {s['worker_rss_mib']:.0f} "
             f"({s['worker_peak_mib']:.0f}) | {s['list_p95_ms']:.1f} | "
-            f"{s['filtered_p50_ms']:.1f} / {s['filtered_p95_ms']:.1f} | {_target(ok)} |"
+            f"{s['filtered_p50_ms']:.1f} / {s['filtered_p95_ms']:.1f} |"
         )
     lines += [
         "",
-        "The filtered page: phase `intake`, member `th-chen`, 50 rows from offset 100.",
+        "The list page: 50 newest journeys. The filtered page: phase `intake`, member",
+        "`th-chen`, 50 rows from offset 100. Each timed 200 times.",
         "",
         "## API under load",
         "",
         "`journeys api` in its own process over the scale run's journeys; requests from a second",
-        "process (`python -m bench.load`), 8 in flight, bounded in count.",
+        "process (`python -m bench.load`), 8 in flight, bounded in count. Every request is",
+        "authenticated and writes its audit entry; the journey detail also queries the workflow.",
         "",
         "| endpoint | requests | failures | requests/s | p50 ms | p95 ms |",
         "|---|---|---|---|---|---|",
@@ -123,25 +190,31 @@ def _markdown(r: "Results") -> str:
         lines += [f"- {k}: {v}" for k, v in r.failures.items()]
     lines += ["", "## Time taken", ""]
     lines += [f"- {k}: {v:.0f} s" for k, v in r.seconds.items()]
+    lines.append(f"- total: {sum(r.seconds.values()):.0f} s")
     return "\n".join(lines) + "\n"
 
 
 def _plot(r: "Results", path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    medians = [statistics.median(v) if v else 0.0 for v in (r.baseline_wps, r.admission_jps)]
-    axes[0].bar(["baseline", "admission"], medians)
+    axes[0].bar(["baseline", "admission"], [_median(r.baseline_wps), _median(r.admission_jps)])
     axes[0].set_title("Throughput (per second, median)")
-    lat = r.latencies_ms
-    axes[1].bar(["p50", "p95", "p99"], [percentile(lat, p) for p in (50, 95, 99)])
+    marks = ["p50", "p95", "p99"]
+    xs = range(len(marks))
+    axes[1].bar([x - 0.2 for x in xs], [percentile(r.floor_ms, p) for p in (50, 95, 99)],
+                width=0.4, label="floor (update + one row)")  # fmt: skip
+    axes[1].bar([x + 0.2 for x in xs], [percentile(r.latencies_ms, p) for p in (50, 95, 99)],
+                width=0.4, label="decision to feed row")  # fmt: skip
+    axes[1].set_xticks(list(xs), marks)
     axes[1].axhline(20, linestyle="--", color="grey")
     axes[1].axhline(60, linestyle=":", color="grey")
-    axes[1].set_title("Command-to-feed latency (ms)")
+    axes[1].legend()
+    axes[1].set_title("Command latency (ms)")
     if r.scale:
-        xs = [s["journeys"] for s in r.scale]
+        js = [s["journeys"] for s in r.scale]
         axes[2].plot(
-            xs, [s["filtered_p95_ms"] for s in r.scale], marker="o", label="filtered p95 ms"
+            js, [s["filtered_p95_ms"] for s in r.scale], marker="o", label="filtered p95 ms"
         )
-        axes[2].plot(xs, [s["worker_peak_mib"] / 10 for s in r.scale], marker="s",
+        axes[2].plot(js, [s["worker_peak_mib"] / 10 for s in r.scale], marker="s",
                      label="worker peak MiB / 10")  # fmt: skip
         axes[2].legend()
     axes[2].set_title("Scale (open journeys)")

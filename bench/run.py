@@ -6,10 +6,12 @@ BENCH_FLOOR (300 updates of the latency floor), BENCH_COMMANDS (1000), BENCH_RAT
 decisions per second; each decision also needs a request and an assessment), BENCH_JOURNEYS
 (10000), BENCH_REQUESTS (400).
 Every loop is bounded in count, and the scale phase also in time (BENCH_SCALE_SECONDS, 600).
-BENCH_PHASES picks some of the phases by name (comma-separated; see PHASES).
+BENCH_PHASES picks some of the phases by name (comma-separated; see PHASES). BENCH_POSTGRES_URL
+puts the read models on PostgreSQL (throwaway databases, dropped at the end).
 """
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -26,9 +28,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -51,7 +54,7 @@ from models.commands import (
 from models.journey import Phase
 from models.state import JourneyState
 from readmodel.access import AccessRepository, StaffRole
-from readmodel.db import create_engine, sessionmaker
+from readmodel.db import async_url, create_engine, sessionmaker
 from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
 from readmodel.tables import NotificationRow
@@ -59,7 +62,7 @@ from runtime.client import codec_from_settings, connect, data_converter
 from runtime.devserver import EmbeddedTemporal, time_skipping_server_binary
 from runtime.log import configure_logging
 from runtime.search_attributes import register
-from runtime.settings import Settings
+from runtime.settings import Settings, get_settings
 from service.journeys import JourneyService
 from worker import create_worker
 from workflows.temporal_policy import journey_workflow_id
@@ -78,10 +81,14 @@ BASELINE = _env("BENCH_BASELINE", 200)
 ADMISSIONS = _env("BENCH_ADMISSIONS", 150)
 COMMANDS = _env("BENCH_COMMANDS", 1000)
 FLOOR = _env("BENCH_FLOOR", 300)
+WARMUP = 20  # workflows / admissions before the measured rounds (imports, caches), not counted
 RATE = _env("BENCH_RATE", 5)
 JOURNEYS = _env("BENCH_JOURNEYS", 10_000)
 REQUESTS = _env("BENCH_REQUESTS", 400)
 SCALE_SECONDS = _env("BENCH_SCALE_SECONDS", 600)
+# A PostgreSQL server URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres): the read models
+# are then throwaway databases made there, not SQLite files.
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "")
 PHASES = ("baseline", "update floor", "admission", "latency", "scale and api", "cost")
 # A comma-separated subset of PHASES (default: all of them).
 CHOSEN = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(PHASES)).split(",")]
@@ -105,6 +112,9 @@ class Results:
 
     started: str = ""
     machine: str = ""
+    command: str = "make bench"
+    database: str = "SQLite"
+    cache_size: int = 0
     baseline_wps: list[float] = field(default_factory=list)
     admission_jps: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
@@ -161,16 +171,16 @@ async def _admit(service: JourneyService, journey_id: str) -> None:
 async def measure_baseline(client: Client, results: Results) -> None:
     """Workflows per second of a bare workflow with one no-op activity."""
     queue = f"bench-noop-{uuid.uuid4().hex[:6]}"
+
+    async def one(i: int, tag: str) -> None:
+        await client.execute_workflow(
+            NoopWorkflow.run, id=f"bench-noop-{tag}-{i}-{uuid.uuid4().hex[:6]}", task_queue=queue
+        )
+
     async with Worker(client, task_queue=queue, workflows=[NoopWorkflow], activities=[noop]):
+        await _bounded(WARMUP, CONCURRENCY, lambda i: one(i, "warm"))
         for r in range(ROUNDS):
-
-            async def one(i: int, r: int = r) -> None:
-                await client.execute_workflow(
-                    NoopWorkflow.run, id=f"bench-noop-{r}-{i}-{uuid.uuid4().hex[:6]}",
-                    task_queue=queue,
-                )  # fmt: skip
-
-            elapsed = await _bounded(BASELINE, CONCURRENCY, one)
+            elapsed = await _bounded(BASELINE, CONCURRENCY, functools.partial(one, tag=str(r)))
             results.baseline_wps.append(BASELINE / elapsed)
             _progress(f"baseline round {r + 1}: {BASELINE / elapsed:.1f} workflows/s")
 
@@ -208,6 +218,7 @@ async def measure_admission(
     service: JourneyService, queries: JourneyQueries, results: Results
 ) -> None:
     """Journeys per second through start, assessment, decision, with their feed rows."""
+    await _bounded(WARMUP, CONCURRENCY, lambda i: _admit(service, f"J-ADMWARM{i}"))
     for r in range(ROUNDS):
         ids = [f"J-ADM{r}X{i}" for i in range(ADMISSIONS)]
 
@@ -423,6 +434,37 @@ async def _history_cost(
     }
 
 
+_CREATED: list[str] = []  # PostgreSQL databases this run made, dropped at the end
+
+
+async def _read_model(directory: Path, name: str) -> str:
+    """A fresh, migrated read model: a SQLite file, or a new database on BENCH_POSTGRES_URL."""
+    if not POSTGRES:
+        url = f"sqlite+aiosqlite:///{directory / f'{name}.db'}"
+    else:
+        database = f"journeys_bench_{name}_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(POSTGRES)
+        try:
+            await admin.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await admin.close()
+        _CREATED.append(database)
+        url = async_url(POSTGRES).set(database=database).render_as_string(hide_password=False)
+    await migrate(url)
+    return url
+
+
+async def _drop_created() -> None:
+    if not _CREATED:
+        return
+    admin = await asyncpg.connect(POSTGRES)
+    try:
+        for database in _CREATED:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 def _rss_mib(pid: int) -> tuple[float, float]:
     """Resident and peak resident memory of a process, MiB (Linux)."""
     fields = dict(
@@ -435,8 +477,7 @@ async def measure_scale_and_api(
     server: EmbeddedTemporal, directory: Path, results: Results
 ) -> None:
     """Open journeys with live timers held by a worker process; list times; API under load."""
-    url = f"sqlite+aiosqlite:///{directory / 'scale.db'}"
-    await migrate(url)
+    url = await _read_model(directory, "scale")
     queue = f"bench-scale-{uuid.uuid4().hex[:6]}"
     env = {
         **os.environ, "TEMPORAL_ADDRESS": server.address, "JOURNEYS_DATABASE_URL": url,
@@ -458,26 +499,30 @@ async def measure_scale_and_api(
         created = 0
         for target in sorted({min(1000, JOURNEYS), JOURNEYS}):
             batch = target - created
+            started = time.perf_counter()
 
             async def one(i: int, base: int = created) -> None:
                 if time.monotonic() < deadline:
                     await service.start(_start(f"J-SCALE{base + i}"))
 
-            elapsed = await _bounded(batch, 50, one)
+            await _bounded(batch, 50, one)
             created = target
-            for _ in range(600):  # until the worker has projected them all (bounded: 5 min)
-                if await _open_count(queries) >= target or time.monotonic() > deadline:
+            while time.monotonic() < deadline:  # until the worker has projected them all
+                if await _open_count(queries) >= target:
                     break
                 await asyncio.sleep(0.5)
+            taken_in = (await _open_count(queries)) - (target - batch)
+            elapsed = time.perf_counter() - started
             rss, peak = _rss_mib(worker.pid)
             listed = await _list_times(queries)
             open_count = await _open_count(queries)
             results.scale.append({
-                "journeys": open_count, "start_rate": batch / elapsed, "worker_rss_mib": rss,
+                "journeys": open_count, "taken_in_per_s": taken_in / elapsed, "worker_rss_mib": rss,
                 "worker_peak_mib": peak, **listed,
             })  # fmt: skip
-            _progress(f"scale {open_count} open journeys: worker {rss:.0f} MiB, "
-                      f"list p95 {listed['list_p95_ms']:.1f} ms")  # fmt: skip
+            _progress(f"scale {open_count} open journeys ({taken_in / elapsed:.1f}/s taken in): "
+                      f"worker {rss:.0f} MiB, filtered page p95 "
+                      f"{listed['filtered_p95_ms']:.1f} ms")  # fmt: skip
         results.api = await _api_load(env, token, queries)
     finally:
         worker.terminate()
@@ -557,6 +602,14 @@ async def _wait_http(base: str) -> None:
     raise RuntimeError("the API did not start")
 
 
+def _command() -> str:
+    """How this run was started: make bench with the BENCH_* settings given (no passwords)."""
+    given = {k: v for k, v in sorted(os.environ.items()) if k.startswith("BENCH_")}
+    if "BENCH_POSTGRES_URL" in given:
+        given["BENCH_POSTGRES_URL"] = make_url(POSTGRES).render_as_string(hide_password=True)
+    return " ".join([*(f"{k}={v}" for k, v in given.items()), "make bench"])
+
+
 async def main() -> None:
     """Run every measurement (or those BENCH_PHASES names) and write the report."""
     unknown = sorted(set(CHOSEN) - set(PHASES))
@@ -568,14 +621,25 @@ async def main() -> None:
         started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         machine=f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
+        command=_command(),
+        database="PostgreSQL" if POSTGRES else "SQLite",
+        cache_size=get_settings().worker_cache_size,
     )
+    try:
+        await _run(results)
+    finally:
+        await _drop_created()
+    write_report(results, DOCS)
+    _progress(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
+
+
+async def _run(results: Results) -> None:
     with tempfile.TemporaryDirectory(prefix="journeys-bench-") as tmp:
         directory = Path(tmp)
         settings = Settings(data_dir=directory)
         async with EmbeddedTemporal(directory, _free_port(), _free_port()) as server:
             client = await connect(settings, address=server.address)
-            url = f"sqlite+aiosqlite:///{directory / 'journeys.db'}"
-            await migrate(url)
+            url = await _read_model(directory, "journeys")
             engine = create_engine(url)
             sessions = sessionmaker(engine)
             queue = f"bench-{uuid.uuid4().hex[:6]}"
@@ -607,8 +671,6 @@ async def main() -> None:
             started = time.perf_counter()
             await measure_cost(directory, results)
             results.seconds["cost"] = time.perf_counter() - started
-    write_report(results, DOCS)
-    _progress(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
 
 
 async def _with_worker(client: Client, queue: str, sessions: Any, work: Awaitable[None]) -> None:

@@ -24,7 +24,10 @@ def test_report_states_each_target_and_its_outcome(tmp_path: Path) -> None:
         baseline_wps=[40.0, 42.0, 44.0],
         admission_jps=[10.0, 11.0, 12.0],
         latencies_ms=[10.0] * 98 + [70.0, 80.0],
+        floor_ms=[8.0] * 99 + [20.0],
         latency_rate=25.0,
+        command="BENCH_JOURNEYS=1000 make bench",
+        cache_size=1000,
         cost={
             "runs": [
                 {
@@ -40,7 +43,7 @@ def test_report_states_each_target_and_its_outcome(tmp_path: Path) -> None:
         scale=[
             {
                 "journeys": 1000,
-                "start_rate": 50.0,
+                "taken_in_per_s": 50.0,
                 "worker_rss_mib": 300.0,
                 "worker_peak_mib": 320.0,
                 "list_p95_ms": 3.0,
@@ -56,9 +59,23 @@ def test_report_states_each_target_and_its_outcome(tmp_path: Path) -> None:
     write_report(results, tmp_path)
     text = (tmp_path / "benchmarks.md").read_text()
     assert (tmp_path / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
-    assert "| admission / baseline | 0.26 | >= 0.5: **missed** |" in text
-    assert "p50 | 10.0 ms | <= 20 ms: met |" in text
-    assert "| p99 | 70.0 ms | <= 60 ms: **missed** |" in text
+    assert "| admission at least 0.5 of the baseline | 0.26 | **missed** |" in text
+    assert "| command-to-feed p50 at most 20 ms | 10.0 ms | met |" in text
+    assert "| command-to-feed p99 at most 60 ms | 70.0 ms | **missed** |" in text
+    assert "| every run under 4,096 history events | largest run 337 events | met |" in text
+    # Figures taken short of 10,000 journeys do not meet the 10,000-journey targets.
+    assert "| peak 320 MiB at 1,000 open journeys | **missed** |" in text
+    assert "| 4.0 ms at 1,000 open journeys | **missed** |" in text
+    assert "| command-to-feed above the floor: p50 / p99 | +2.0 / +62.0 ms |" in text
     assert "| 0 | 337 (337) | 150 | 10.0 | met |" in text
-    assert "| 1000 | 50.0 | 300 (320) | 3.0 | 2.0 / 4.0 | met |" in text
-    assert "make bench" in text
+    assert "| 1000 | 50.0 | 300 (320) | 3.0 | 2.0 / 4.0 |" in text
+    assert "Produced by `BENCH_JOURNEYS=1000 make bench`" in text
+    assert "cache bounded at 1,000" in text
+    assert "- total: 12 s" in text
+
+
+def test_report_of_a_run_without_measurements_says_so(tmp_path: Path) -> None:
+    write_report(Results(failures={"latency": "RuntimeError: boom"}), tmp_path)
+    text = (tmp_path / "benchmarks.md").read_text()
+    assert text.count("| not measured |") == 6
+    assert "- latency: RuntimeError: boom" in text
