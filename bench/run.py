@@ -11,6 +11,7 @@ puts the read models on PostgreSQL (throwaway databases, dropped at the end).
 """
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -22,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,9 +36,8 @@ from sqlalchemy import func, make_url, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from bench.baseline import NoopWorkflow, RowWriter, UpdateFloorWorkflow, noop
+from bench.baseline import NoopWorkflow, UpdateFloorWorkflow
 from bench.report import write_report
 from bench.stats import percentile
 from clinical.policy_loader import load_policy
@@ -168,48 +168,39 @@ async def _admit(service: JourneyService, journey_id: str) -> None:
     )
 
 
-async def measure_baseline(client: Client, results: Results) -> None:
+async def measure_baseline(client: Client, queue: str, results: Results) -> None:
     """Workflows per second of a bare workflow with one no-op activity."""
-    queue = f"bench-noop-{uuid.uuid4().hex[:6]}"
 
     async def one(i: int, tag: str) -> None:
         await client.execute_workflow(
             NoopWorkflow.run, id=f"bench-noop-{tag}-{i}-{uuid.uuid4().hex[:6]}", task_queue=queue
         )
 
-    async with Worker(client, task_queue=queue, workflows=[NoopWorkflow], activities=[noop]):
-        await _bounded(WARMUP, CONCURRENCY, lambda i: one(i, "warm"))
-        for r in range(ROUNDS):
-            elapsed = await _bounded(BASELINE, CONCURRENCY, functools.partial(one, tag=str(r)))
-            results.baseline_wps.append(BASELINE / elapsed)
-            _progress(f"baseline round {r + 1}: {BASELINE / elapsed:.1f} workflows/s")
+    await _bounded(WARMUP, CONCURRENCY, lambda i: one(i, "warm"))
+    for r in range(ROUNDS):
+        elapsed = await _bounded(BASELINE, CONCURRENCY, functools.partial(one, tag=str(r)))
+        results.baseline_wps.append(BASELINE / elapsed)
+        _progress(f"baseline round {r + 1}: {BASELINE / elapsed:.1f} workflows/s")
 
 
-async def measure_update_floor(client: Client, directory: Path, results: Results) -> None:
+async def measure_update_floor(client: Client, queue: str, results: Results) -> None:
     """Latency of an update whose handler writes one row through a local activity.
 
     Sent at the rate the latency phase sends all of its commands (three per decision).
     """
-    queue = f"bench-floor-{uuid.uuid4().hex[:6]}"
-    writer = RowWriter(directory / "floor.db")
     interval = 1 / (RATE * 3)
-    try:
-        async with Worker(
-            client, task_queue=queue, workflows=[UpdateFloorWorkflow], activities=[writer.write]
-        ):
-            handle = await client.start_workflow(
-                UpdateFloorWorkflow.run, id=f"bench-floor-{uuid.uuid4().hex[:6]}", task_queue=queue
-            )
-            for n in range(FLOOR):
-                due = time.perf_counter() + interval
-                sent = time.perf_counter()
-                assert await handle.execute_update(UpdateFloorWorkflow.write, n) == n
-                results.floor_ms.append((time.perf_counter() - sent) * 1000)
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            await handle.signal(UpdateFloorWorkflow.finish)
-            await handle.result()
-    finally:
-        writer.close()
+    handle = await client.start_workflow(
+        UpdateFloorWorkflow.run, id=f"bench-floor-{uuid.uuid4().hex[:6]}", task_queue=queue
+    )
+    for n in range(-WARMUP, FLOOR):  # the warm-up's answers are not counted
+        due = time.perf_counter() + interval
+        sent = time.perf_counter()
+        assert await handle.execute_update(UpdateFloorWorkflow.write, n) == n
+        if n >= 0:
+            results.floor_ms.append((time.perf_counter() - sent) * 1000)
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+    await handle.signal(UpdateFloorWorkflow.finish)
+    await handle.result()
     p50, p99 = percentile(results.floor_ms, 50), percentile(results.floor_ms, 99)
     _progress(f"update floor: {FLOOR} updates, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
@@ -473,18 +464,42 @@ def _rss_mib(pid: int) -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
+@contextlib.contextmanager
+def _worker_process(argv: list[str], env: dict[str, str] | None = None) -> Iterator[int]:
+    """A worker in its own process, as in production; yields its pid, stops it at the end.
+
+    Nothing waits for it to be ready: the first workflow tasks (the warm-up) wait for it.
+    """
+    worker = subprocess.Popen([sys.executable, *argv], env=env, cwd=ROOT)
+    try:
+        yield worker.pid
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=60)
+
+
+def _journeys_env(
+    server: EmbeddedTemporal, directory: Path, url: str, queue: str
+) -> dict[str, str]:
+    """The environment of ``python worker.py`` (and ``journeys api``) for one phase."""
+    return {
+        **os.environ, "TEMPORAL_ADDRESS": server.address, "JOURNEYS_DATABASE_URL": url,
+        "JOURNEYS_TASK_QUEUE": queue, "JOURNEYS_DATA_DIR": str(directory),
+        "JOURNEYS_LOG_LEVEL": "warning", "JOURNEYS_LOG_FORMAT": "json",
+    }  # fmt: skip
+
+
 async def measure_scale_and_api(
     server: EmbeddedTemporal, directory: Path, results: Results
 ) -> None:
     """Open journeys with live timers held by a worker process; list times; API under load."""
     url = await _read_model(directory, "scale")
     queue = f"bench-scale-{uuid.uuid4().hex[:6]}"
-    env = {
-        **os.environ, "TEMPORAL_ADDRESS": server.address, "JOURNEYS_DATABASE_URL": url,
-        "JOURNEYS_TASK_QUEUE": queue, "JOURNEYS_DATA_DIR": str(directory),
-        "JOURNEYS_LOG_LEVEL": "warning", "JOURNEYS_LOG_FORMAT": "json",
-    }  # fmt: skip
-    worker = subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT)
+    env = _journeys_env(server, directory, url, queue)
     engine = create_engine(url)
     sessions = sessionmaker(engine)
     queries = JourneyQueries(sessions)
@@ -494,44 +509,45 @@ async def measure_scale_and_api(
     token = await AccessRepository(sessions).add_staff(f"ops-{uuid.uuid4().hex[:6]}",
                                                       StaffRole.OPERATIONS)  # fmt: skip
     try:
-        await asyncio.sleep(3)
-        deadline = time.monotonic() + SCALE_SECONDS
-        created = 0
-        for target in sorted({min(1000, JOURNEYS), JOURNEYS}):
-            batch = target - created
-            started = time.perf_counter()
-
-            async def one(i: int, base: int = created) -> None:
-                if time.monotonic() < deadline:
-                    await service.start(_start(f"J-SCALE{base + i}"))
-
-            await _bounded(batch, 50, one)
-            created = target
-            while time.monotonic() < deadline:  # until the worker has projected them all
-                if await _open_count(queries) >= target:
-                    break
-                await asyncio.sleep(0.5)
-            taken_in = (await _open_count(queries)) - (target - batch)
-            elapsed = time.perf_counter() - started
-            rss, peak = _rss_mib(worker.pid)
-            listed = await _list_times(queries)
-            open_count = await _open_count(queries)
-            results.scale.append({
-                "journeys": open_count, "taken_in_per_s": taken_in / elapsed, "worker_rss_mib": rss,
-                "worker_peak_mib": peak, **listed,
-            })  # fmt: skip
-            _progress(f"scale {open_count} open journeys ({taken_in / elapsed:.1f}/s taken in): "
-                      f"worker {rss:.0f} MiB, filtered page p95 "
-                      f"{listed['filtered_p95_ms']:.1f} ms")  # fmt: skip
-        results.api = await _api_load(env, token, queries)
+        with _worker_process(["worker.py"], env) as worker_pid:
+            await _scale(service, queries, worker_pid, results)
+            results.api = await _api_load(env, token, queries)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=60)
         await engine.dispose()
+
+
+async def _scale(
+    service: JourneyService, queries: JourneyQueries, worker_pid: int, results: Results
+) -> None:
+    """Start journeys up to 1,000 and then JOURNEYS; measure at each step."""
+    deadline = time.monotonic() + SCALE_SECONDS
+    created = 0
+    for target in sorted({min(1000, JOURNEYS), JOURNEYS}):
+        batch = target - created
+        started = time.perf_counter()
+
+        async def one(i: int, base: int = created) -> None:
+            if time.monotonic() < deadline:
+                await service.start(_start(f"J-SCALE{base + i}"))
+
+        await _bounded(batch, 50, one)
+        created = target
+        while time.monotonic() < deadline:  # until the worker has projected them all
+            if await _open_count(queries) >= target:
+                break
+            await asyncio.sleep(0.5)
+        taken_in = (await _open_count(queries)) - (target - batch)
+        elapsed = time.perf_counter() - started
+        rss, peak = _rss_mib(worker_pid)
+        listed = await _list_times(queries)
+        open_count = await _open_count(queries)
+        results.scale.append({
+            "journeys": open_count, "taken_in_per_s": taken_in / elapsed, "worker_rss_mib": rss,
+            "worker_peak_mib": peak, **listed,
+        })  # fmt: skip
+        _progress(f"scale {open_count} open journeys ({taken_in / elapsed:.1f}/s taken in): "
+                  f"worker {rss:.0f} MiB, filtered page p95 "
+                  f"{listed['filtered_p95_ms']:.1f} ms")  # fmt: skip
 
 
 async def _open_count(queries: JourneyQueries) -> int:
@@ -645,13 +661,24 @@ async def _run(results: Results) -> None:
             queue = f"bench-{uuid.uuid4().hex[:6]}"
             queries = JourneyQueries(sessions)
             service = JourneyService(client, queue)
+            base_queue = f"bench-base-{uuid.uuid4().hex[:6]}"
+            baseline_worker = ["-m", "bench.baseline_worker", server.address, tmp, base_queue]
+            journeys_env = _journeys_env(server, directory, url, queue)
+
+            async def with_worker(argv: list[str], env: Any, work: Awaitable[None]) -> None:
+                with _worker_process(argv, env):
+                    await work
+
             steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-                ("baseline", lambda: measure_baseline(client, results)),
-                ("update floor", lambda: measure_update_floor(client, directory, results)),
-                ("admission", lambda: _with_worker(client, queue, sessions,
-                                                   measure_admission(service, queries, results))),
-                ("latency", lambda: _with_worker(client, queue, sessions,
-                                                 measure_latency(service, queries, results))),
+                ("baseline", lambda: with_worker(baseline_worker, None,
+                                                measure_baseline(client, base_queue, results))),
+                ("update floor", lambda: with_worker(baseline_worker, None,
+                                                    measure_update_floor(client, base_queue,
+                                                                         results))),
+                ("admission", lambda: with_worker(["worker.py"], journeys_env,
+                                                 measure_admission(service, queries, results))),
+                ("latency", lambda: with_worker(["worker.py"], journeys_env,
+                                               measure_latency(service, queries, results))),
                 ("scale and api", lambda: measure_scale_and_api(server, directory, results)),
             ]  # fmt: skip
             for name, step in steps:
@@ -671,11 +698,6 @@ async def _run(results: Results) -> None:
             started = time.perf_counter()
             await measure_cost(directory, results)
             results.seconds["cost"] = time.perf_counter() - started
-
-
-async def _with_worker(client: Client, queue: str, sessions: Any, work: Awaitable[None]) -> None:
-    async with create_worker(client, queue, sessions):
-        await work
 
 
 if __name__ == "__main__":
