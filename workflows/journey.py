@@ -1,5 +1,6 @@
 """ClientJourneyWorkflow: one durable workflow per treatment episode."""
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -40,6 +41,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.temporal_policy import PROJECTION_RETRY, PROJECTION_TIMEOUT
 
 
+# Workflow change markers (workflow.patched): histories recorded before a change replay the
+# old code; new runs (a start or a continue-as-new) take the new one.
+KEEP_WAKE_TIMER = "keep-wake-timer"
+
+
 def _rejected(violation: RuleViolation) -> ApplicationError:
     return ApplicationError(
         violation.message, violation.code.value, type=COMMAND_REJECTED, non_retryable=True
@@ -65,6 +71,9 @@ class ClientJourneyWorkflow:
             self._state = commands.start(journey.start, workflow.info().workflow_start_time)
         self._search_attributes: dict[str, object] = {}
         self._projected = Projected()
+        # The wake-up timer and the deadline it is set for (kept while the deadline holds).
+        self._wake: asyncio.Task[None] | None = None
+        self._wake_at: datetime | None = None
 
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyState:
@@ -73,13 +82,46 @@ class ClientJourneyWorkflow:
             await self._flush()
             if workflow.info().is_continue_as_new_suggested():
                 await self._drain_handlers()
+                self._cancel_wake()
                 workflow.continue_as_new(JourneyInput(state=self._state))
-            await self._sleep_until_deadline()
+            if workflow.patched(KEEP_WAKE_TIMER):
+                await self._wait_for_work()
+            else:
+                await self._sleep_until_deadline()
             run_due_work(self._state, workflow.now())
         await self._drain_handlers()
+        self._cancel_wake()
         return self._state
 
+    async def _wait_for_work(self) -> None:
+        """Wait for a change to project or the next deadline.
+
+        The timer stays while the deadline holds: a command that leaves the deadline where it
+        was costs no timer cancelled and started again (two history events each).
+        """
+        deadline = next_deadline(self._state)
+        if deadline is not None and deadline <= workflow.now():
+            return
+        if self._wake is None or self._wake.done() or deadline != self._wake_at:
+            self._cancel_wake()
+            if deadline is not None:
+                self._wake = asyncio.create_task(workflow.sleep(deadline - workflow.now()))
+                self._wake_at = deadline
+        await workflow.wait_condition(
+            lambda: (
+                bool(self._state.outbox)
+                or workflow.info().is_continue_as_new_suggested()
+                or (self._wake is not None and self._wake.done())
+            )
+        )
+
+    def _cancel_wake(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.cancel()
+        self._wake, self._wake_at = None, None
+
     async def _sleep_until_deadline(self) -> None:
+        """Before KEEP_WAKE_TIMER: a timer per wait (journeys started before it replay this)."""
         deadline = next_deadline(self._state)
         timeout = None if deadline is None else deadline - workflow.now()
         if timeout is not None and timeout <= timedelta(0):

@@ -1,7 +1,9 @@
 """Record the history replayed by tests/workflows/test_replay.py.
 
-Run ``.venv/bin/python -m tests.histories.record`` after a deliberate, versioned change to the
-workflow's commands; the replay test then guards that history against non-determinism.
+Run ``.venv/bin/python -m tests.histories.record NAME`` after a deliberate, versioned change to
+the workflow's commands (a ``workflow.patched`` marker): it writes ``NAME.json`` beside the
+histories recorded before, which stay; the replay test then guards them all against
+non-determinism.
 """
 
 import asyncio
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from models.commands import Discharge, ReportEvent
+from models.commands import Discharge, RecordInstrument, ReportEvent
 from models.journey import DischargeReason
 from models.policy import ClinicalEventKind
 from models.state import JourneyState
@@ -25,12 +27,12 @@ from tests.workflows.driver import JourneyDriver
 from worker import create_worker
 from workflows.temporal_policy import journey_workflow_id
 
-OUT = Path(__file__).parent / "journey-discharged.json"
+HERE = Path(__file__).parent
 JOURNEY = "J-HISTORY"
 
 
-async def main() -> None:
-    """Drive a short journey with every kind of step, then save its history."""
+async def main() -> str:
+    """Drive a short journey with every kind of step; returns its history as JSON."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         data_converter=encrypted_converter(),
@@ -44,6 +46,10 @@ async def main() -> None:
         async with create_worker(env.client, queue, sessionmaker(engine)):
             j = await JourneyDriver.start(env, queue, JOURNEY)
             await j.assess_and_accept(d1=3, d2=2)
+            # A command that leaves the next deadline where it was.
+            await j.service.record_instrument(
+                JOURNEY, RecordInstrument(code="GAD-7", answers=[1] * 7, recorded_by=PRIMARY)
+            )
             await j.service.report_event(
                 JOURNEY, ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
             )
@@ -57,10 +63,13 @@ async def main() -> None:
             await handle.result()
             history = await handle.fetch_history()
         await engine.dispose()
-    OUT.write_text(history.to_json())
     await env.shutdown()
-    print(f"wrote {OUT}")
+    return history.to_json()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) != 2 or (HERE / f"{sys.argv[1]}.json").exists():
+        sys.exit("usage: python -m tests.histories.record NAME (a name not recorded yet)")
+    out = HERE / f"{sys.argv[1]}.json"
+    out.write_text(asyncio.run(main()))
+    print(f"wrote {out}")

@@ -18,6 +18,7 @@ from tests.builders import PRIMARY, T0
 from tests.conftest import encrypted_converter
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
+from workflows.journey import KEEP_WAKE_TIMER
 from workflows.temporal_policy import journey_workflow_id
 
 BIN = Path(sys.executable).parent
@@ -110,12 +111,15 @@ async def test_search_attributes_carry_only_phase_loc_review_and_urgency(
             await asyncio.sleep(0.1)
         assert found == [journey_workflow_id("J-SEARCH")]
         description = await env.client.get_workflow_handle(found[0]).describe()
-    names = {pair.key.name for pair in description.typed_search_attributes}
-    # BuildIds is Temporal's own; everything else is ours and carries no client data.
-    assert names - {"BuildIds"} == {
+    values = {pair.key.name: pair.value for pair in description.typed_search_attributes}
+    # BuildIds is Temporal's own; TemporalChangeVersion lists the workflow change markers the
+    # run took (our fixed ids); everything else is ours and carries no client data.
+    assert set(values) - {"BuildIds"} == {
         "JourneyPhase",
         "JourneyLoc",
         "JourneyNextReview",
         "JourneyUrgent",
+        "TemporalChangeVersion",
     }
+    assert values["TemporalChangeVersion"] == [KEEP_WAKE_TIMER]
     assert description.id == "journey-J-SEARCH"
