@@ -8,7 +8,11 @@ from clinical.policy_loader import load_policy
 from clinical.shared_policy import shared
 
 
-def test_equal_policies_share_one_object_and_different_ones_do_not() -> None:
+def test_equal_policies_share_one_object_and_different_ones_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A process of its own: journeys in other tests shared the default policy already.
+    monkeypatch.setattr(shared_policy, "_shared", {})
     first, second = load_policy(), load_policy()
     assert first is not second
     assert shared(first) is shared(second) is first
