@@ -16,12 +16,10 @@ from api.routers.board import bucket
 from api.schemas import Board
 from api.services import ApiServices
 from delivery.store import UnknownTargetError
-from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import (
     CommandResult,
     DecideTransition,
     Discharge,
-    RecordAssessment,
     RecordCheckIn,
     RecordInstrument,
     ReportEvent,
@@ -222,16 +220,8 @@ async def assess_form(
 
     async def run() -> CommandResult:
         state = await services.journeys.state(journey_id)
-        active = state.active_reassessment
-        intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
         ratings = {code: int(str(form.get(code, "0"))) for code in state.policy.dimensions}
-        cmd = RecordAssessment(
-            assessment_id=f"{journey_id}.A{state.seq + 1}",
-            kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
-            dimensions=ratings,
-            assessed_by=staff.staff_id,
-        )
-        return await services.journeys.record_assessment(journey_id, cmd)
+        return await services.journeys.assess(journey_id, ratings, staff.staff_id, state=state)
 
     return await _act(services, staff, journey_id, "POST /ui/journeys/assess", run)
 

@@ -5,14 +5,12 @@ from typing import Any
 
 from clinical.policy_loader import load_policy
 from models.care import CareTeam
-from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
     CompleteTask,
     DecideTransition,
     Discharge,
-    RecordAssessment,
     RecordCheckIn,
     RecordInstrument,
     ReportEvent,
@@ -52,17 +50,7 @@ class DirectBackend:
         self, journey: str, dimensions: dict[str, int], by: str, reassessment: str | None
     ) -> CommandResult:
         """Comprehensive at intake, a reassessment otherwise."""
-        state = await self._journeys.state(journey)
-        active = state.active_reassessment
-        intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
-        cmd = RecordAssessment(
-            assessment_id=f"{journey}.A{state.seq + 1}",
-            kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
-            dimensions=dimensions,
-            assessed_by=by,
-            reassessment_id=reassessment,
-        )
-        return await self._journeys.record_assessment(journey, cmd)
+        return await self._journeys.assess(journey, dimensions, by, reassessment)
 
     async def decide(self, journey: str, by: str, decision: dict[str, Any]) -> CommandResult:
         """Decide the named or the open reassessment."""

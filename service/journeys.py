@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
+from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
@@ -102,6 +103,33 @@ class JourneyService:
             return await self._handle(journey_id).query(ClientJourneyWorkflow.progress, when)
         except RPCError as exc:
             raise _translate_rpc(journey_id, exc) from None
+
+    async def assess(
+        self,
+        journey_id: str,
+        dimensions: dict[str, int],
+        assessed_by: str,
+        reassessment_id: str | None = None,
+        *,
+        state: JourneyState | None = None,
+    ) -> CommandResult:
+        """Record an assessment of the named or the open reassessment.
+
+        Comprehensive while the intake assessment is open, a reassessment otherwise; its id
+        follows the journey's sequence. ``state``, when the caller has just read it, saves a
+        query.
+        """
+        current = state or await self.state(journey_id)
+        active = current.active_reassessment
+        intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
+        cmd = RecordAssessment(
+            assessment_id=f"{journey_id}.A{current.seq + 1}",
+            kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
+            dimensions=dimensions,
+            assessed_by=assessed_by,
+            reassessment_id=reassessment_id,
+        )
+        return await self.record_assessment(journey_id, cmd)
 
     async def record_assessment(self, journey_id: str, cmd: RecordAssessment) -> CommandResult:
         """Record an assessment; the result carries the recommendation."""

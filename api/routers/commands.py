@@ -20,14 +20,12 @@ from api.schemas import (
     to_plan_content,
     to_team,
 )
-from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
     CompleteTask,
     DecideTransition,
     Discharge,
-    RecordAssessment,
     RecordCheckIn,
     RecordInstrument,
     ReportEvent,
@@ -44,17 +42,9 @@ async def record_assessment(
     journey_id: str, body: AssessmentRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Record an ASAM assessment; the answer carries the recommendation and its rationale."""
-    state = await services.journeys.state(journey_id)
-    active = state.active_reassessment
-    intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
-    cmd = RecordAssessment(
-        assessment_id=f"{journey_id}.A{state.seq + 1}",
-        kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
-        dimensions=body.dimensions,
-        assessed_by=audit.staff.staff_id,
-        reassessment_id=body.reassessment_id,
+    return await services.journeys.assess(
+        journey_id, body.dimensions, audit.staff.staff_id, body.reassessment_id
     )
-    return await services.journeys.record_assessment(journey_id, cmd)
 
 
 @router.post("/reassessments")
