@@ -665,7 +665,9 @@ async def _run(results: Results) -> None:
             baseline_worker = ["-m", "bench.baseline_worker", server.address, tmp, base_queue]
             journeys_env = _journeys_env(server, directory, url, queue)
 
-            async def with_worker(argv: list[str], env: Any, work: Awaitable[None]) -> None:
+            async def with_worker(
+                argv: list[str], env: dict[str, str] | None, work: Awaitable[None]
+            ) -> None:
                 with _worker_process(argv, env):
                     await work
 

@@ -48,8 +48,8 @@ class ProjectionWriter:
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             self._sync = create_sync_engine(engine.url)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="readmodel-writer")
-            # Released with the writer (a worker dropped without close() leaks nothing).
-            self._finalizer = weakref.finalize(self, _release, self._thread, self._sync)
+            # The thread and its connections go when the writer does (with its worker).
+            weakref.finalize(self, _release, self._thread, self._sync)
 
     async def apply(self, batch: ProjectionBatch) -> int:
         """Write one batch; returns how many feed notifications were new."""
