@@ -85,6 +85,10 @@ def _show_live(live: LiveJourney) -> None:
     )
 
 
+TREND_COLUMNS = ["code", "baseline", "latest", "change_percent", "response", "remission"]
+TREND_COLUMNS += ["scores", "outcome_note"]
+
+
 @app.command()
 @run
 async def progress(
@@ -131,7 +135,7 @@ async def progress(
     )  # fmt: skip
     render.table(
         "Instrument trends",
-        ["code", "baseline", "latest", "change_percent", "response", "remission", "scores"],
+        TREND_COLUMNS,
         [
             {**t.model_dump(exclude={"points"}), "scores": " ".join(str(p[1]) for p in t.points)}
             for t in view.trends

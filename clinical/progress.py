@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from clinical import journal
 from models.journey import EventKind
 from models.plan import GoalStatus, TreatmentPlan
+from models.policy import OutcomeRule
 from models.progress import (
     GoalProgress,
     GoalStatusChange,
@@ -84,19 +85,27 @@ def plan_revised(
                    f"Milestone: goal {goal.goal_id} achieved")  # fmt: skip
 
 
+def outcomes_apply(rule: OutcomeRule, baseline: int) -> bool:
+    """Whether response and remission can be measured from this first score.
+
+    A client whose first score was already in the remission range (PHQ-9 below 5) has nothing
+    to respond or remit from (CLINICAL.md); without a remission cut-off, any first score above
+    0 can drop.
+    """
+    if rule.remission_below is not None:
+        return baseline >= rule.remission_below
+    return baseline > 0
+
+
 def scored(state: JourneyState, code: str, total: int, now: datetime) -> None:
     """Keep the first score as the baseline; reach response and remission when met."""
     baseline = state.baselines.setdefault(code, total)
     for rule in state.policy.progress.outcomes:
-        if rule.instrument != code:
+        if rule.instrument != code or not outcomes_apply(rule, baseline):
             continue
-        # A client whose first score was already in the remission range has nothing to respond
-        # or remit from.
         below = rule.remission_below
-        if below is not None and baseline < below:
-            continue
         drop = rule.response_drop_percent
-        if drop is not None and baseline > 0 and (baseline - total) * 100 >= drop * baseline:
+        if drop is not None and (baseline - total) * 100 >= drop * baseline:
             key = f"response:{code}"
             if not _reached(state, key):
                 _reach(state, key, MilestoneKind.RESPONSE, code, now,
@@ -164,10 +173,15 @@ def _trends(state: JourneyState) -> list[InstrumentTrend]:
         latest = points[-1][1]
         rule = next((r for r in state.policy.progress.outcomes if r.instrument == code), None)
         response = remission = None
-        if rule is not None and rule.response_drop_percent is not None:
-            response = _reached(state, f"response:{code}")
-        if rule is not None and rule.remission_below is not None:
-            remission = latest < rule.remission_below
+        note = None
+        if rule is not None and not outcomes_apply(rule, baseline):
+            # Not measured: "no response" or "in remission" would both claim what is not true.
+            note = _not_measured(rule, baseline)
+        elif rule is not None:
+            if rule.response_drop_percent is not None:
+                response = _reached(state, f"response:{code}")
+            if rule.remission_below is not None:
+                remission = latest < rule.remission_below
         trends.append(
             InstrumentTrend(
                 code=code,
@@ -177,6 +191,16 @@ def _trends(state: JourneyState) -> list[InstrumentTrend]:
                 change_percent=round((latest - baseline) * 100 / baseline, 1) if baseline else None,
                 response=response,
                 remission=remission,
+                outcome_note=note,
             )
         )
     return trends
+
+
+def _not_measured(rule: OutcomeRule, baseline: int) -> str:
+    if rule.remission_below is not None:
+        return (
+            f"first score {baseline} is below {rule.remission_below}: "
+            "response and remission are not measured"
+        )
+    return f"first score {baseline}: no response can be measured"

@@ -58,8 +58,11 @@ class InstrumentTrend(BaseModel):
     points: list[tuple[datetime, int, str]]
     latest: int
     change_percent: float | None
+    # None: the policy defines no such outcome, or the first score leaves nothing to measure
+    # from (then ``outcome_note`` says why).
     response: bool | None
     remission: bool | None
+    outcome_note: str | None = None
 
 
 class GoalProgress(BaseModel):

@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,11 +14,11 @@ from models.clinical import ReassessmentTrigger
 from models.commands import CommandResult, RecordCheckIn, RecordInstrument, ReportEvent
 from models.journey import EventKind, Phase
 from models.plan import GoalStatus, RecoverySupport
-from models.policy import ClinicalEventKind
+from models.policy import ClinicalEventKind, OutcomeRule, ProgressPolicy
 from models.progress import MilestoneKind
 from models.state import JourneyState
 from models.work import TaskKind, TaskStatus
-from tests.builders import PRIMARY, T0, start_command
+from tests.builders import PRIMARY, T0, policy, start_command
 from tests.clinical.engine import events, move, revise, run_until
 
 DAY = timedelta(days=1)
@@ -98,6 +99,75 @@ def test_a_low_first_score_is_not_a_remission() -> None:
     _record_phq9(state, 0, T0 + 2 * DAY)
     assert _milestones(state, MilestoneKind.REMISSION) == []
     assert _milestones(state, MilestoneKind.RESPONSE) == []  # a drop from 3 is not a response
+
+
+def test_a_first_phq9_of_1_reports_neither_remission_nor_response() -> None:
+    # Reproduction (issue 11, item 6): `journeys progress --json` said remission: true.
+    state = _in_treatment()
+    _record_phq9(state, 1, T0 + DAY)
+    _record_phq9(state, 0, T0 + 2 * DAY)
+    (trend,) = progress_view(state, T0 + 3 * DAY).trends
+    assert (trend.baseline, trend.latest) == (1, 0)
+    assert (trend.response, trend.remission) == (None, None)
+    assert trend.outcome_note == (
+        "first score 1 is below 5: response and remission are not measured"
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "measured"),
+    [(0, 0, False), (4, 0, False), (5, 2, True), (6, 3, True), (24, 4, True)],
+)
+def test_response_and_remission_apply_from_a_first_score_of_5(
+    first: int, then: int, measured: bool
+) -> None:
+    state = _in_treatment()
+    _record_phq9(state, first, T0 + DAY)
+    _record_phq9(state, then, T0 + 2 * DAY)
+    (trend,) = progress_view(state, T0 + 3 * DAY).trends
+    expected = (True, True, None) if measured else (None, None, trend.outcome_note)
+    assert (trend.response, trend.remission, trend.outcome_note) == expected
+    assert (trend.outcome_note is None) is measured
+    reached = {m.kind for m in state.milestones}
+    assert ({MilestoneKind.RESPONSE, MilestoneKind.REMISSION} <= reached) is measured
+
+
+def test_a_first_score_at_5_that_stays_is_measured_as_no_remission() -> None:
+    state = _in_treatment()
+    _record_phq9(state, 5, T0 + DAY)
+    (trend,) = progress_view(state, T0 + 2 * DAY).trends
+    assert (trend.response, trend.remission, trend.outcome_note) == (False, False, None)
+
+
+def test_an_outcome_without_a_remission_cut_off_needs_a_first_score_above_0() -> None:
+    pol = policy()
+    outcomes = [OutcomeRule(instrument="PHQ-9", response_drop_percent=50)]
+    pol = pol.model_copy(update={"progress": ProgressPolicy(outcomes=outcomes)})
+    state = commands.start(start_command(pol=pol), T0)
+    move(state, T0, Phase.TREATMENT, "2.1")
+    _record_phq9(state, 0, T0 + DAY)
+    (trend,) = progress_view(state, T0 + 2 * DAY).trends
+    assert (trend.response, trend.remission) == (None, None)
+    assert trend.outcome_note == "first score 0: no response can be measured"
+
+
+@settings(max_examples=200, deadline=None)
+@given(totals=st.lists(st.integers(min_value=0, max_value=24), min_size=1, max_size=8))
+def test_progress_claims_response_and_remission_only_from_a_first_score_of_5(
+    totals: list[int],
+) -> None:
+    state = _in_treatment()
+    for n, total in enumerate(totals, start=1):
+        _record_phq9(state, total, T0 + n * DAY)
+    (trend,) = progress_view(state, T0 + 30 * DAY).trends
+    first, latest = totals[0], totals[-1]
+    applies = first >= 5
+    assert trend.remission == (latest < 5 if applies else None)
+    responded = any(t * 2 <= first for t in totals[1:])
+    assert trend.response == (responded if applies else None)
+    kinds = [m.kind for m in state.milestones]
+    assert (MilestoneKind.REMISSION in kinds) == (applies and any(t < 5 for t in totals))
+    assert (MilestoneKind.RESPONSE in kinds) == (applies and responded)
 
 
 def test_goal_status_over_time_and_goals_achieved_once() -> None:
