@@ -188,6 +188,8 @@ class AuditEntry(View):
     recipient: str | None = None
     channel: str | None = None
     purpose: str | None = None
+    # Why, where the action needs explaining (e.g. the reason a safety change was accepted).
+    detail: str | None = None
 
 
 class LiveJourney(BaseModel):

@@ -79,8 +79,15 @@ class AccessRepository:
             members = (await session.scalars(query)).all()
         return staff.staff_id in members if members else None
 
-    async def record(self, actor: str, action: str, journey_id: str | None, outcome: str) -> None:
-        """Append one audit entry."""
+    async def record(
+        self,
+        actor: str,
+        action: str,
+        journey_id: str | None,
+        outcome: str,
+        detail: str | None = None,
+    ) -> None:
+        """Append one audit entry; ``detail`` is cut to the column's 500 characters."""
         async with self._sessions.begin() as session:
             session.add(
                 AuditRow(
@@ -89,6 +96,7 @@ class AccessRepository:
                     action=action,
                     journey_id=journey_id,
                     outcome=outcome,
+                    detail=detail[:500] if detail is not None else None,
                 )
             )
 

@@ -211,6 +211,8 @@ class AuditRow(Base):
     recipient: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str | None] = mapped_column(String(16))
     purpose: Mapped[str | None] = mapped_column(String(64))
+    # What the action needs explained, never client data (e.g. why a safety change was accepted).
+    detail: Mapped[str | None] = mapped_column(String(500))
 
 
 class WebhookEndpointRow(Base):

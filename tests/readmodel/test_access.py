@@ -19,6 +19,14 @@ async def test_audit_log_is_append_only_in_the_database(sessions: Sessions) -> N
     assert [(e.actor, e.outcome) for e in entries] == [("th-chen", "ok")]
 
 
+async def test_an_audit_entry_keeps_its_detail_cut_to_the_column(sessions: Sessions) -> None:
+    access = AccessRepository(sessions)
+    await access.record("sv-gray", "policy.migrate", "J-1", "ok", detail="x" * 600)
+    await access.record("sv-gray", "policy.migrate", "J-2", "ok")
+    entries = await access.audit_log()
+    assert [(e.journey_id, e.detail) for e in entries] == [("J-2", None), ("J-1", "x" * 500)]
+
+
 async def test_staff_tokens_are_stored_hashed(sessions: Sessions) -> None:
     access = AccessRepository(sessions)
     token = await access.add_staff("sv-gray", StaffRole.SUPERVISOR)
