@@ -6,11 +6,12 @@ changes nothing; the workflow runs the checks in its update validators as well.
 
 from datetime import datetime, timedelta
 
-from clinical import journal, monitoring, plan_review
+from clinical import authority, journal, monitoring, plan_review
 from clinical.errors import RuleViolation
 from clinical.placement import check_dimensions, recommend
 from clinical.schedule import next_review_due
 from clinical.transitions import check_transition
+from models.authority import ClinicalAction
 from models.clinical import (
     Assessment,
     AssessmentKind,
@@ -29,13 +30,17 @@ from models.commands import (
 )
 from models.errors import RejectionCode
 from models.journey import EventKind, Phase
-from models.state import AftercareState, JourneyState
+from models.state import CURRENT_RULES, AftercareState, JourneyState
 
 
 def start(cmd: StartJourney, now: datetime) -> JourneyState:
     """A new journey in intake, with its comprehensive assessment due."""
     state = JourneyState(
-        journey_id=cmd.journey_id, policy=cmd.policy, started_at=now, care_team=cmd.care_team
+        journey_id=cmd.journey_id,
+        policy=cmd.policy,
+        started_at=now,
+        care_team=cmd.care_team,
+        rules=CURRENT_RULES,
     )
     journal.enter_segment(state, Phase.INTAKE, None, "journey started", cmd.started_by, now)
     journal.emit(state, EventKind.JOURNEY_STARTED, now, "Journey started in intake")
@@ -76,6 +81,7 @@ def _find_active(state: JourneyState, reassessment_id: str | None) -> Reassessme
 def check_record_assessment(state: JourneyState, cmd: RecordAssessment) -> Reassessment:
     """Refuse an assessment the journey cannot take; return its reassessment."""
     check_open(state)
+    authority.check_authority(state, cmd.assessed_by, ClinicalAction.ASSESS, "assessed_by")
     target = _find_active(state, cmd.reassessment_id)
     expected = (
         AssessmentKind.COMPREHENSIVE
@@ -155,6 +161,7 @@ def apply_request_reassessment(
 def check_decide(state: JourneyState, cmd: DecideTransition, now: datetime) -> Decision:
     """Refuse a decision the state machine does not allow; return the decision to record."""
     check_open(state)
+    authority.check_decider(state, cmd.decided_by, None)
     target = _find_active(state, cmd.reassessment_id)
     recommendation = target.recommendation
     if target.status is not ReassessmentStatus.ASSESSED or recommendation is None:
@@ -167,6 +174,7 @@ def check_decide(state: JourneyState, cmd: DecideTransition, now: datetime) -> D
         raise RuleViolation(RejectionCode.TARGET_REQUIRED, "phase: required for an override")
     else:
         phase, loc_code = cmd.phase, cmd.loc_code
+    authority.check_decider(state, cmd.decided_by, phase)
     check_transition(state.policy, state.phase, phase, loc_code)
     follows = (phase, loc_code) == (recommendation.phase, recommendation.loc_code)
     if not follows and cmd.variance_reason is None:

@@ -6,11 +6,13 @@ changes nothing.
 
 from datetime import datetime, timedelta
 
-from clinical import journal, plan_review, progress
+from clinical import dispositions, journal, plan_review, progress
+from clinical.authority import check_authority, signature_action
 from clinical.commands import check_open
 from clinical.errors import RuleViolation
 from clinical.schedule import check_in_window_opens
 from models.clinical import ReassessmentStatus, ReassessmentTrigger
+from models.authority import ClinicalAction
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
@@ -25,7 +27,7 @@ from models.errors import RejectionCode
 from models.journey import EventKind, Phase, Priority
 from models.plan import Signature, TreatmentPlan
 from models.policy import ClinicalEventKind
-from models.state import JourneyState
+from models.state import SAFETY_RULES, JourneyState
 from models.work import Task, TaskKind, TaskStatus
 
 
@@ -93,6 +95,7 @@ def apply_change_care_team(
 def check_revise_plan(state: JourneyState, cmd: RevisePlan) -> None:
     """A closed journey's plan is final; goal ids must be unique."""
     check_open(state)
+    check_authority(state, cmd.author, ClinicalAction.REVISE_PLAN, "author")
 
 
 def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> CommandResult:
@@ -120,6 +123,7 @@ def apply_revise_plan(state: JourneyState, cmd: RevisePlan, now: datetime) -> Co
 def check_sign_plan(state: JourneyState, cmd: SignPlan) -> TreatmentPlan:
     """Only the current version can be signed, once per signer."""
     check_open(state)
+    check_authority(state, cmd.signed_by, signature_action(cmd.signer), "signed_by")
     plan = state.plan
     if plan is None:
         raise RuleViolation(RejectionCode.NO_PLAN, "the journey has no treatment plan yet")
@@ -195,9 +199,13 @@ def apply_record_check_in(state: JourneyState, cmd: RecordCheckIn, now: datetime
 
 
 def check_complete_task(state: JourneyState, cmd: CompleteTask) -> Task:
-    """Only open follow-up and outreach tasks can be completed by hand."""
-    check_open(state)
+    """Only open follow-up and outreach tasks can be completed by hand.
+
+    Work handed over at discharge stays open after the journey ends, so it is completed then.
+    """
     task = next((t for t in journal.open_tasks(state) if t.task_id == cmd.task_id), None)
+    if task is None or not task.handed_over:
+        check_open(state)
     if task is None or task.kind in (TaskKind.COMPLETE_REASSESSMENT, TaskKind.PLAN_REVIEW):
         raise RuleViolation(
             RejectionCode.UNKNOWN_TASK,
@@ -221,32 +229,44 @@ def apply_complete_task(state: JourneyState, cmd: CompleteTask, now: datetime) -
 
 
 def check_discharge(state: JourneyState, cmd: Discharge) -> None:
-    """Only an open journey can be discharged."""
+    """Only an open journey can be discharged; open urgent work needs a disposition each."""
     check_open(state)
+    check_authority(state, cmd.discharged_by, ClinicalAction.DISCHARGE, "discharged_by")
+    if state.rules >= SAFETY_RULES or cmd.dispositions:
+        dispositions.check_dispositions(state, cmd)
 
 
 def apply_discharge(state: JourneyState, cmd: Discharge, now: datetime) -> CommandResult:
-    """End the journey with a reason, cancelling open work."""
+    """End the journey with a reason: dispositions first, then routine work is cancelled."""
     check_discharge(state, cmd)
+    named = {d.item_id for d in cmd.dispositions}
+    cancelled = [i for i in journal.open_work(state) if i not in named]
+    dispositions.apply_dispositions(state, cmd, now)
     finish(state, Phase.DISCHARGED, f"discharged: {cmd.reason}", cmd.discharged_by, now)
     state.discharge_reason = cmd.reason
+    refs = {"reason": cmd.reason.value}
+    if cancelled:
+        refs["cancelled"] = dispositions.listed(cancelled)
+    summary = f"Journey discharged ({cmd.reason})"
+    if cancelled:
+        summary += f"; routine work cancelled: {dispositions.listed(cancelled)}"
     event = journal.emit(
-        state,
-        EventKind.JOURNEY_DISCHARGED,
-        now,
-        f"Journey discharged ({cmd.reason})",
-        Priority.ROUTINE,
-        {"reason": cmd.reason.value},
+        state, EventKind.JOURNEY_DISCHARGED, now, summary[:500], Priority.ROUTINE, refs
     )
     return CommandResult(seq=event.seq, message="journey discharged", phase=state.phase)
 
 
 def finish(state: JourneyState, phase: Phase, reason: str, by: str, now: datetime) -> None:
-    """Move to an end state, cancelling every open reassessment and task."""
+    """Move to an end state, cancelling the open reassessment and every task not handed over.
+
+    Completion happens only once nothing is open (clinical.timers), and discharge hands over or
+    closes urgent work first, so what is cancelled here is routine work.
+    """
     active = state.active_reassessment
     if active is not None:
         journal.close_reassessment(state, active, ReassessmentStatus.CANCELLED, now)
-    journal.close_tasks(state, journal.open_tasks(state), TaskStatus.CANCELLED, now)
+    routine = [t for t in journal.open_tasks(state) if not t.handed_over]
+    journal.close_tasks(state, routine, TaskStatus.CANCELLED, now)
     journal.enter_segment(state, phase, None, reason, by, now)
     state.segments[-1].ended_at = now
     state.next_review_due = None

@@ -139,6 +139,40 @@ def open_tasks(state: JourneyState, ref: str | None = None) -> list[Task]:
     return [t for t in state.tasks if t.status is TaskStatus.OPEN and (ref is None or t.ref == ref)]
 
 
+def is_urgent_work(task: Task) -> bool:
+    """Safety work and urgent work never end without a recorded disposition."""
+    return task.priority is Priority.URGENT or task.kind in (
+        TaskKind.SAFETY_FOLLOW_UP,
+        TaskKind.HANDOVER,
+    )
+
+
+def open_work(state: JourneyState) -> list[str]:
+    """Ids of everything still open: the active reassessment (for its task) and other tasks."""
+    active = state.active_reassessment
+    ref = active.reassessment_id if active is not None else None
+    tasks = [t.task_id for t in open_tasks(state) if ref is None or t.ref != ref]
+    return ([ref] if ref is not None else []) + tasks
+
+
+def urgent_open_work(state: JourneyState) -> list[str]:
+    """Ids of the open work discharge may not end without a disposition.
+
+    An urgent reassessment stands for its own task; other tasks count when urgent or safety
+    work.
+    """
+    active = state.active_reassessment
+    ids = []
+    if active is not None and active.priority is Priority.URGENT:
+        ids.append(active.reassessment_id)
+    for task in open_tasks(state):
+        if active is not None and task.ref == active.reassessment_id:
+            continue
+        if is_urgent_work(task):
+            ids.append(task.task_id)
+    return ids
+
+
 def close_tasks(state: JourneyState, tasks: list[Task], status: TaskStatus, now: datetime) -> None:
     """Close tasks; the next event's sequence marks the change for the read model."""
     for task in tasks:

@@ -3,11 +3,12 @@
 from datetime import datetime, timedelta
 
 from clinical import escalation, journal, monitoring, plan_review, progress
+from clinical.dispositions import listed
 from clinical.episode import finish
 from clinical.schedule import aftercare_ends, check_in_due, check_in_missed_at
 from models.clinical import ReassessmentTrigger
 from models.journey import EventKind, Phase, Priority
-from models.state import JourneyState
+from models.state import SAFETY_RULES, JourneyState
 from models.work import TaskKind
 
 SYSTEM_ACTOR = "system"
@@ -16,7 +17,8 @@ SYSTEM_ACTOR = "system"
 def next_deadline(state: JourneyState) -> datetime | None:
     """The earliest moment at which ``run_due_work`` has something to do."""
     if not state.phase.is_open:
-        return None
+        # Work handed over at discharge keeps climbing its ladder after the journey ends.
+        return escalation.next_time(state)
     candidates: list[datetime] = []
     active = state.active_reassessment
     if active is None and state.next_review_due is not None:
@@ -31,7 +33,10 @@ def next_deadline(state: JourneyState) -> datetime | None:
         missed_at = check_in_missed_at(state.policy, state.aftercare)
         if missed_at is not None:
             candidates.append(missed_at)
-        elif active is None:
+        elif active is None and (
+            not state.aftercare.completion_held or not journal.open_work(state)
+        ):
+            # While completion is held, the close of the last open item wakes the journey.
             candidates.append(aftercare_ends(state.policy, state.aftercare))
     return min(candidates, default=None)
 
@@ -49,6 +54,8 @@ def run_due_work(state: JourneyState, now: datetime) -> bool:
         _miss_check_ins,
         _complete_aftercare,
     )
+    if not state.phase.is_open:
+        return escalation.due_work(state, now)
     for step in steps:
         if state.phase.is_open:
             changed = step(state, now) or changed
@@ -127,14 +134,31 @@ def _miss_check_ins(state: JourneyState, now: datetime) -> bool:
 
 
 def _complete_aftercare(state: JourneyState, now: datetime) -> bool:
+    """Complete once the schedule is over and, under the safety rules, nothing is open.
+
+    Completion never cancels open work: while any task or reassessment is open it waits (said
+    once, with what it waits for), the work keeps its escalation ladder, and completion happens
+    when the last of it closes.
+    """
     aftercare = state.aftercare
     if aftercare is None or state.phase is not Phase.AFTERCARE:
         return False
     schedule_done = check_in_due(state.policy, aftercare) is None
-    if not schedule_done or state.active_reassessment is not None:
+    if not schedule_done or aftercare_ends(state.policy, aftercare) > now:
         return False
-    if aftercare_ends(state.policy, aftercare) > now:
-        return False
+    if state.rules < SAFETY_RULES:
+        if state.active_reassessment is not None:
+            return False
+    elif (waiting_on := journal.open_work(state)) or state.active_reassessment is not None:
+        if aftercare.completion_held:
+            return False
+        aftercare.completion_held = True
+        journal.emit(
+            state, EventKind.COMPLETION_HELD, now,
+            f"Aftercare schedule finished; completion waits for open work: {listed(waiting_on)}",
+            refs={"waiting_on": listed(waiting_on)},
+        )  # fmt: skip
+        return True
     finish(state, Phase.COMPLETED, "aftercare schedule finished", SYSTEM_ACTOR, now)
     journal.emit(state, EventKind.JOURNEY_COMPLETED, now, "Journey completed")
     return True

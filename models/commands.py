@@ -1,6 +1,8 @@
 """Staff commands (imperative) sent to a journey, and their results."""
 
-from pydantic import AwareDatetime, Field, PositiveInt
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, PositiveInt, StringConstraints, model_validator
 
 from models.base import JourneyId, LocCode, OpaqueId, ShortText, StrictModel
 from models.care import CareTeam
@@ -103,11 +105,34 @@ class RecordCheckIn(StrictModel):
     substance_use: bool = False
 
 
+class WorkDisposition(StrictModel):
+    """What happens to one open task or reassessment at discharge.
+
+    Either handed to a named care-team member (it stays open after the journey ends, and keeps
+    escalating until done) or closed with a reason.
+    """
+
+    item_id: OpaqueId
+    hand_to: OpaqueId | None = None
+    close_reason: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "WorkDisposition":
+        if (self.hand_to is None) == (self.close_reason is None):
+            raise ValueError("hand_to: give either hand_to or close_reason")
+        return self
+
+
 class Discharge(StrictModel):
-    """End the journey early with a reason."""
+    """End the journey early with a reason; open urgent work needs a disposition each."""
 
     discharged_by: OpaqueId
     reason: DischargeReason
+    dispositions: list[WorkDisposition] = Field(default_factory=list, max_length=50)
+
+
+# Short enough that the policy_migrated summary always keeps it whole beside the versions.
+SafetyReason = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
 class MigratePolicy(StrictModel):
@@ -116,6 +141,9 @@ class MigratePolicy(StrictModel):
     policy: Policy
     migrated_by: OpaqueId
     reason: ShortText
+    # Required when the migration removes or weakens a safety trigger (clinical.policy_safety);
+    # kept in the policy_migrated event and the audit log.
+    accept_safety_change: SafetyReason | None = None
 
 
 class MigrationPlan(StrictModel):
@@ -126,6 +154,8 @@ class MigrationPlan(StrictModel):
     to_version: str
     changes: list[str]
     blocked: str | None = None
+    # Safety triggers or critical items removed or weakened: applying needs a recorded reason.
+    safety_changes: list[str] = Field(default_factory=list)
     next_review_due: AwareDatetime | None = None
 
 

@@ -27,7 +27,7 @@ class GenericType(StrEnum):
 
 _WORK_DUE = {
     EventKind.REASSESSMENT_OPENED, EventKind.PLAN_REVIEW_DUE, EventKind.TRIGGER_FIRED,
-    EventKind.MONITORING_MISSED, EventKind.CHECK_IN_MISSED,
+    EventKind.MONITORING_MISSED, EventKind.CHECK_IN_MISSED, EventKind.WORK_HANDED_OVER,
 }  # fmt: skip
 _WORK_OVERDUE = {
     EventKind.REASSESSMENT_OVERDUE, EventKind.PLAN_REVIEW_OVERDUE, EventKind.WORK_OVERDUE,

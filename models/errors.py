@@ -29,6 +29,12 @@ class RejectionCode(StrEnum):
     INVALID_ANSWERS = "invalid_answers"
     UNKNOWN_TASK = "unknown_task"
     MIGRATION_BLOCKED = "migration_blocked"
+    # The migration removes or weakens a safety trigger and no reason accepts that.
+    SAFETY_CHANGE_NOT_ACCEPTED = "safety_change_not_accepted"
     NO_PLAN = "no_plan"
     PLAN_VERSION_MISMATCH = "plan_version_mismatch"
     ALREADY_SIGNED = "already_signed"
+    OPEN_URGENT_WORK = "open_urgent_work"
+    INVALID_DISPOSITION = "invalid_disposition"
+    # The actor is not on the care team in a role the policy allows for this action.
+    NOT_AUTHORIZED = "not_authorized"

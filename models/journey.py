@@ -87,6 +87,11 @@ class EventKind(StrEnum):
     PLAN_REVIEW_OVERDUE = "plan_review_overdue"
     MILESTONE_REACHED = "milestone_reached"
     WORK_OVERDUE = "work_overdue"
+    # Aftercare is over but open work holds completion until the last of it closes.
+    COMPLETION_HELD = "completion_held"
+    # Dispositions recorded at discharge for open work.
+    WORK_HANDED_OVER = "work_handed_over"
+    WORK_CLOSED = "work_closed"
 
 
 class JourneyEvent(StrictModel):

@@ -12,6 +12,15 @@ from models.policy import ClinicalEventKind, Policy
 from models.progress import GoalStatusChange, Milestone, PlanReviewDue
 from models.work import Task, TaskStatus
 
+# Version of the clinical rules a journey runs under. Journeys recorded before a rule change
+# keep the rules they started with (their histories must replay) until their next run; new runs
+# take the current rules (workflow change marker ``clinical-safety-rules``).
+LEGACY_RULES = 1
+# 2: open work holds completion and guards discharge, withdrawal monitoring from admission,
+# decision authority by care-team role.
+SAFETY_RULES = 2
+CURRENT_RULES = SAFETY_RULES
+
 
 class AftercareState(StrictModel):
     """Progress through the aftercare check-in schedule."""
@@ -22,6 +31,8 @@ class AftercareState(StrictModel):
     missed: NonNegativeInt = 0
     missed_in_row: NonNegativeInt = 0
     supports_attended: dict[str, NonNegativeInt] = Field(default_factory=dict)
+    # The schedule is over but open work holds completion (said once, then waited on).
+    completion_held: bool = False
 
 
 class Measurement(StrictModel):
@@ -40,6 +51,8 @@ class JourneyState(StrictModel):
     journey_id: JourneyId
     policy: Policy
     started_at: AwareDatetime
+    # States stored before rule versions existed are LEGACY_RULES.
+    rules: NonNegativeInt = LEGACY_RULES
     phase: Phase = Phase.INTAKE
     loc_code: LocCode | None = None
     discharge_reason: DischargeReason | None = None

@@ -17,6 +17,8 @@ class TaskKind(StrEnum):
     SAFETY_FOLLOW_UP = "safety_follow_up"
     COLLECT_INSTRUMENT = "collect_instrument"
     PLAN_REVIEW = "plan_review"
+    # Urgent work handed to a named member at discharge (an open reassessment becomes one).
+    HANDOVER = "handover"
 
 
 class TaskStatus(StrEnum):
@@ -43,6 +45,8 @@ class Task(StrictModel):
     updated_seq: int = Field(ge=0)
     # Rungs of the escalation ladder already climbed while overdue.
     escalation_rung: int = Field(default=0, ge=0)
+    # Handed to a named member at discharge: stays open (and escalates) after the journey ends.
+    handed_over: bool = False
 
 
 class Channel(StrEnum):

@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.readmodel import ReadModelActivities
     from clinical import commands, episode, measures, migration
     from clinical.errors import RuleViolation
-    from clinical.journal import prune
+    from clinical.journal import open_tasks, prune
     from clinical.progress import progress_view
     from clinical.shared_policy import shared
     from clinical.timers import next_deadline, run_due_work
@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from models.errors import COMMAND_REJECTED
     from models.policy import Policy
     from models.progress import ProgressView
-    from models.state import JourneyInput, JourneyState
+    from models.state import CURRENT_RULES, LEGACY_RULES, JourneyInput, JourneyState
     from workflows import search
     from workflows.projection import Projected, build_batch
     from workflows.temporal_policy import PROJECTION_RETRY, PROJECTION_TIMEOUT
@@ -44,6 +44,9 @@ with workflow.unsafe.imports_passed_through():
 # Workflow change markers (workflow.patched): histories recorded before a change replay the
 # old code; new runs (a start or a continue-as-new) take the new one.
 KEEP_WAKE_TIMER = "keep-wake-timer"
+# New runs take the current clinical rules (models.state.CURRENT_RULES); a run recorded before
+# keeps the rules version its state carries.
+CLINICAL_SAFETY_RULES = "clinical-safety-rules"
 
 
 def _rejected(violation: RuleViolation) -> ApplicationError:
@@ -69,6 +72,9 @@ class ClientJourneyWorkflow:
             # The execution's start event time, not now(): an empty first workflow task is
             # folded away on replay, so now() here could differ between run and replay.
             self._state = commands.start(journey.start, workflow.info().workflow_start_time)
+            self._state.rules = LEGACY_RULES
+        if workflow.patched(CLINICAL_SAFETY_RULES):
+            self._state.rules = max(self._state.rules, CURRENT_RULES)
         self._search_attributes: dict[str, object] = {}
         self._projected = Projected()
         # The wake-up timer and the deadline it is set for (kept while the deadline holds).
@@ -77,8 +83,11 @@ class ClientJourneyWorkflow:
 
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyState:
-        """Project changes, sleep until the next deadline, do the due work; repeat."""
-        while self._state.phase.is_open:
+        """Project changes, sleep until the next deadline, do the due work; repeat.
+
+        Work handed over at discharge keeps the run going (and escalating) until it is done.
+        """
+        while self._state.phase.is_open or open_tasks(self._state):
             await self._flush()
             if workflow.info().is_continue_as_new_suggested():
                 await self._drain_handlers()
