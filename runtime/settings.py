@@ -3,6 +3,7 @@
 from functools import cache
 from pathlib import Path
 from typing import Literal, Self
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 def _env(name: str) -> AliasChoices:
     """Accept a setting under its plain name (as Temporal's own tools do) or with our prefix."""
     return AliasChoices(name, f"JOURNEYS_{name}")
+
+
+_NO_LOCAL_DAY = frozenset({"localtime", "Factory", "posixrules"})
 
 
 class Settings(BaseSettings):
@@ -50,6 +54,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     policy_path: Path | None = None
+    # The program's time zone (IANA name): its days decide what is due today on the board, in
+    # the due filters and on the dashboard.
+    program_timezone: ZoneInfo = ZoneInfo("UTC")
     # Outbound notifications (e-mail over SMTP, webhooks) and the links they carry.
     public_url: str = "http://127.0.0.1:8000"
     smtp_host: str | None = None
@@ -76,6 +83,15 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # docker-compose passes unset optional variables as empty strings.
         return None if value == "" else value
+
+    @field_validator("program_timezone", mode="before")
+    @classmethod
+    def _program_zone_is_a_place(cls, value: object) -> object:
+        # "localtime" is whatever the host says and "Factory" has no local time: neither tells
+        # staff when their day begins.
+        if isinstance(value, str) and value in _NO_LOCAL_DAY:
+            raise ValueError(f"{value!r} is not a program time zone; name one, e.g. America/Denver")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -3,6 +3,7 @@
 import os
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -137,3 +138,32 @@ def test_empty_smtp_settings_mean_no_smtp() -> None:
     assert settings.smtp_username is None
     assert settings.smtp_password is None
     assert settings.smtp_port == 2525
+
+
+def test_the_program_time_zone_is_utc_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).program_timezone == ZoneInfo("UTC")
+    monkeypatch.setenv("JOURNEYS_PROGRAM_TIMEZONE", "America/Denver")
+    assert Settings(_env_file=None).program_timezone == ZoneInfo("America/Denver")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Mars/Olympus",  # no such zone
+        "america/denver",  # names are case-sensitive
+        "MST7MDT ",  # stray space
+        "",
+        "-07:00",  # an offset is not a place: it knows no daylight saving
+        "../../etc/passwd",
+        "/usr/share/zoneinfo/UTC",
+        "localtime",  # whatever the host happens to say
+        "Factory",  # a zone with no local time
+    ],
+)
+def test_an_unknown_program_time_zone_fails_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("JOURNEYS_PROGRAM_TIMEZONE", value)
+    with pytest.raises(ValidationError) as err:
+        Settings(_env_file=None)
+    assert "program_timezone" in str(err.value)
