@@ -16,6 +16,7 @@ from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
 from runtime.client import connect
 from runtime.settings import Settings, get_settings
+from service.days import ProgramCalendar
 from service.journeys import JourneyService
 
 
@@ -34,6 +35,7 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
             access=AccessRepository(sessions),
             policy=load_policy(settings.policy_path),
             deliveries=DeliveryStore(sessions),
+            calendar=ProgramCalendar(settings.program_timezone),
         )
     finally:
         await engine.dispose()

@@ -1,7 +1,7 @@
 """The operations dashboard: server-rendered pages over the same services as the API."""
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from api.deps import SESSION_COOKIE, Services, can_see_journey
-from api.routers.board import bucket
+from api.routers.board import work_queue
 from api.schemas import Board
 from api.services import ApiServices
 from delivery.store import UnknownTargetError
@@ -36,6 +38,17 @@ from service.live import live_view
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+
+
+@pass_context
+def _local(context: Context, at: datetime, fmt: str) -> str:
+    """A stored instant as the program's clocks show it: "today" on the board is local too."""
+    moment = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return moment.astimezone(context["program_zone"]).strftime(fmt)
+
+
+templates.env.filters["local"] = _local
+
 router = APIRouter(include_in_schema=False)
 SESSION_HOURS = 12
 
@@ -69,6 +82,8 @@ def install(app: FastAPI) -> None:
 def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
     context.setdefault("message", request.query_params.get("message"))
     context.setdefault("error", request.query_params.get("error"))
+    services: ApiServices = request.app.state.services
+    context["program_zone"] = services.calendar.zone
     return templates.TemplateResponse(request, name, context)
 
 
@@ -107,12 +122,9 @@ async def logout() -> Response:
 async def board_page(request: Request, services: Services, staff: PageStaff) -> HTMLResponse:
     """Counts, the work queue and the journeys the staff member may see."""
     member = None if StaffRole(staff.role) in SEES_ALL else staff.staff_id
-    now = datetime.now(UTC)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    tasks = await services.queries.open_tasks_due_before(midnight + timedelta(days=2), member)
     board = Board(
         counts=await services.queries.counts_by_phase_and_loc(member=member),
-        work=bucket(tasks, now),
+        work=await work_queue(services, member),
     )
     journeys = await services.queries.list_journeys(member=member, limit=100)
     await services.access.record(staff.staff_id, "GET /", None, "ok")

@@ -1,26 +1,34 @@
 """The operations board: counts by phase and level of care, and the work queue."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter
 
 from api.deps import Audited, Services
 from api.schemas import Board, WorkQueue
+from api.services import ApiServices
 from models.views import TaskView
 from readmodel.access import SEES_ALL, StaffRole
+from service.days import DayWindow, Due, due_range
 
 router = APIRouter(prefix="/board", tags=["board"])
 
 
-def bucket(tasks: list[TaskView], now: datetime) -> WorkQueue:
-    """Split open tasks into past due, due today and due tomorrow (UTC days)."""
-    today_end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    today_end += timedelta(days=1)
-    return WorkQueue(
-        past_due=[t for t in tasks if t.due_at < now],
-        today=[t for t in tasks if now <= t.due_at < today_end],
-        tomorrow=[t for t in tasks if today_end <= t.due_at < today_end + timedelta(days=1)],
-    )
+def bucket(tasks: list[TaskView], now: datetime, days: DayWindow) -> WorkQueue:
+    """Split open tasks into past due, due today and due tomorrow (the program's days)."""
+
+    def due(window: Due) -> list[TaskView]:
+        start, end = due_range(window, now, days)
+        return [t for t in tasks if start <= t.due_at < end]
+
+    return WorkQueue(past_due=due(Due.PAST_DUE), today=due(Due.TODAY), tomorrow=due(Due.TOMORROW))
+
+
+async def work_queue(services: ApiServices, member: str | None) -> WorkQueue:
+    """Open work due by the end of the program's tomorrow (``member``'s care teams, if given)."""
+    now, days = services.calendar.days()
+    tasks = await services.queries.open_tasks_due_before(days.start_of_day_after, member=member)
+    return bucket(tasks, now, days)
 
 
 @router.get("")
@@ -28,8 +36,5 @@ async def board(services: Services, audit: Audited) -> Board:
     """Counts of open journeys and the work due; clinicians see their care teams' work."""
     staff = audit.staff
     member = None if StaffRole(staff.role) in SEES_ALL else staff.staff_id
-    now = datetime.now(UTC)
-    end = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    tasks = await services.queries.open_tasks_due_before(end + timedelta(days=2), member=member)
     counts = await services.queries.counts_by_phase_and_loc(member=member)
-    return Board(counts=counts, work=bucket(tasks, now))
+    return Board(counts=counts, work=await work_queue(services, member))

@@ -1,7 +1,6 @@
 """Journeys: create, list with filters and paging, and one journey's detail."""
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
@@ -17,22 +16,11 @@ from models.commands import StartJourney
 from models.journey import Phase
 from models.progress import ProgressView
 from readmodel.access import SEES_ALL, StaffRole
+from service.days import Due
 from service.ids import new_journey_id
 from service.live import live_view
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
-
-DueWindow = Literal["past_due", "today", "tomorrow"]
-
-
-def due_window(window: DueWindow, now: datetime) -> tuple[datetime, datetime]:
-    """The time range a due filter means (UTC days)."""
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    if window == "past_due":
-        return datetime.min.replace(tzinfo=UTC), now
-    if window == "today":
-        return now, today + timedelta(days=1)
-    return today + timedelta(days=1), today + timedelta(days=2)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -68,13 +56,17 @@ async def list_journeys(
     audit: Audited,
     phase: Phase | None = None,
     loc_code: str | None = None,
-    due: DueWindow | None = None,
+    due: Due | None = None,
     urgent: bool | None = None,
     member: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> JourneyPage:
-    """Journeys from the read model; clinicians see their care teams' journeys only."""
+    """Journeys from the read model; clinicians see their care teams' journeys only.
+
+    ``due`` keeps journeys whose review or open reassessment is past due, due today or due
+    tomorrow, in the program's time zone.
+    """
     staff = audit.staff
     if StaffRole(staff.role) not in SEES_ALL:
         if member not in (None, staff.staff_id):
@@ -83,7 +75,7 @@ async def list_journeys(
     items = await services.queries.list_journeys(
         phase=phase,
         loc_code=loc_code,
-        due_between=due_window(due, datetime.now(UTC)) if due else None,
+        due_between=services.calendar.due_range(due) if due else None,
         urgent=urgent,
         member=member,
         limit=limit,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -26,14 +27,14 @@ STAFF = {
 class ApiStack:
     """An app with its services and one token per staff member."""
 
-    app: object
+    app: FastAPI
     services: ApiServices
     tokens: dict[str, str]
 
     def client(self, staff: str | None) -> httpx.AsyncClient:
         """An HTTP client acting as ``staff`` (None: no credentials)."""
         headers = {"Authorization": f"Bearer {self.tokens[staff]}"} if staff else {}
-        transport = httpx.ASGITransport(app=self.app)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=self.app)
         return httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers)
 
 

@@ -1,10 +1,13 @@
 """Every endpoint, every error path, and the access rules."""
 
+from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api.conftest import TEAM, ApiStack
+from tests.clock import midday_zone, night_pins, pinned
 from tests.delivery.rows import park_one
 
 RATINGS = {"d1": 3, "d2": 2, "d3": 1, "d4": 1, "d5": 3, "d6": 3}
@@ -50,19 +53,40 @@ async def test_a_journey_through_the_api(api: ApiStack) -> None:
         assert "J-API-1" in [j["journey_id"] for j in listed["items"]]
         urgent = (await http.get("/journeys", params={"urgent": "true"})).json()
         assert "J-API-1" in [j["journey_id"] for j in urgent["items"]]
-        due = (await http.get("/journeys", params={"due": "today"})).json()
-        assert "J-API-1" in [j["journey_id"] for j in due["items"]]
         board = (await http.get("/board")).json()
         assert any(c["loc_code"] == "3.7-WM" for c in board["counts"])
-        assert any(
-            t["journey_id"] == "J-API-1" and t["priority"] == "urgent"
-            for t in board["work"]["today"]
-        )
+        await _crisis_work_is_due_in_the_programs_days(api, http, detail["live"])
         discharged = await http.post("/journeys/J-API-1/discharge", json={"reason": "transferred"})
         assert discharged.json()["phase"] == "discharged"
         closed = await http.post("/journeys/J-API-1/events", json={"kind": "relapse"})
         assert closed.status_code == 409
         assert closed.json()["code"] == "journey_closed"
+
+
+async def _crisis_work_is_due_in_the_programs_days(
+    api: ApiStack, http: httpx.AsyncClient, live: dict[str, Any]
+) -> None:
+    """The crisis reassessment (due in 4 h) with the API's clock pinned at 00:30 and 23:30.
+
+    Its due time comes from the real clock; the program's zone is chosen so that it falls at
+    midday there, so the board and the due filter are asked at the same distances from
+    midnight whatever the hour of the run.
+    """
+    reassessment = live["active_reassessment"]
+    due = datetime.fromisoformat(reassessment["due_at"])
+    zone = midday_zone(due)
+    for at, bucket in night_pins(due, zone):
+        with pinned(api.app, at, zone):
+            listed = (await http.get("/journeys", params={"due": bucket.value})).json()
+            assert "J-API-1" in [j["journey_id"] for j in listed["items"]], (at, bucket)
+            work = (await http.get("/board")).json()["work"]
+        found = {
+            window
+            for window, tasks in work.items()
+            for t in tasks
+            if t["ref"] == reassessment["reassessment_id"] and t["priority"] == "urgent"
+        }
+        assert found == {bucket.value}, (at, bucket, work)
 
 
 async def test_feed_pages_with_a_cursor_and_acknowledges(api: ApiStack) -> None:
