@@ -1,6 +1,5 @@
 """Where CLI commands go: straight to Temporal and the read model, or to the HTTP API."""
 
-from datetime import datetime
 from typing import Any, Protocol
 
 from models.care import CareTeam
@@ -10,6 +9,7 @@ from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
 from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
+from service.days import Due
 
 
 class Backend(Protocol):
@@ -88,7 +88,7 @@ class Backend(Protocol):
         self,
         phase: Phase | None,
         loc_code: str | None,
-        overdue_at: datetime | None,
+        due: Due | None,
         member: str | None,
         limit: int,
         offset: int,

@@ -1,6 +1,5 @@
 """The CLI straight to Temporal and the read model (staff with cluster access)."""
 
-from datetime import datetime
 from typing import Any
 
 from clinical.policy_loader import load_policy
@@ -26,6 +25,7 @@ from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
 from readmodel.queries import JourneyQueries
 from runtime.settings import Settings
+from service.days import Due, ProgramCalendar
 from service.journeys import JourneyService
 from service.live import live_view
 
@@ -33,10 +33,17 @@ from service.live import live_view
 class DirectBackend:
     """Commands over a Temporal client, reads from the read model."""
 
-    def __init__(self, settings: Settings, journeys: JourneyService, queries: JourneyQueries):
+    def __init__(
+        self,
+        settings: Settings,
+        journeys: JourneyService,
+        queries: JourneyQueries,
+        calendar: ProgramCalendar | None = None,
+    ):
         self._settings = settings
         self._journeys = journeys
         self._queries = queries
+        self._calendar = calendar or ProgramCalendar(settings.program_timezone)
 
     async def start(self, care_team: CareTeam, journey_id: str, by: str) -> str:
         """Open a journey with the configured policy."""
@@ -129,16 +136,16 @@ class DirectBackend:
         self,
         phase: Phase | None,
         loc_code: str | None,
-        overdue_at: datetime | None,
+        due: Due | None,
         member: str | None,
         limit: int,
         offset: int,
     ) -> list[JourneyListItem]:
-        """From the read model."""
+        """From the read model, ``due`` in the program's days as the API counts them."""
         return await self._queries.list_journeys(
             phase=phase,
             loc_code=loc_code,
-            review_overdue_at=overdue_at,
+            due_between=self._calendar.due_range(due) if due else None,
             member=member,
             limit=limit,
             offset=offset,

@@ -1,7 +1,6 @@
 """The CLI over the HTTP API with a staff token (no Temporal access needed)."""
 
 import json
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
 from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, StaffAccount, Timeline
+from service.days import Due
 from service.journeys import CommandRejectedError, JourneyError, JourneyNotFoundError
 
 TIMEOUT_S = 60.0
@@ -145,16 +145,16 @@ class RemoteBackend:
         self,
         phase: Phase | None,
         loc_code: str | None,
-        overdue_at: datetime | None,
+        due: Due | None,
         member: str | None,
         limit: int,
         offset: int,
     ) -> list[JourneyListItem]:
-        """GET /journeys; ``--overdue`` is the API's ``due=past_due``."""
+        """GET /journeys; the API's program time zone decides what ``due`` means."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         params |= {"phase": phase.value} if phase else {}
         params |= {"loc_code": loc_code} if loc_code else {}
-        params |= {"due": "past_due"} if overdue_at else {}
+        params |= {"due": due.value} if due else {}
         params |= {"member": member} if member else {}
         page = await self._call("GET", "/journeys", params=params)
         return _journey_list.validate_python(page["items"])

@@ -1,6 +1,5 @@
 """Read commands: show one journey, list journeys, a team member's feed."""
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -11,6 +10,7 @@ from cli.errors import run
 from models.journey import Phase
 from models.views import LiveJourney, Timeline
 from runtime.settings import get_settings
+from service.days import Due
 
 app = typer.Typer()
 
@@ -148,16 +148,22 @@ async def progress(
 async def list_journeys(
     phase: Annotated[Phase | None, typer.Option(help="Only journeys in this phase.")] = None,
     loc: Annotated[str | None, typer.Option(help="Only journeys at this level of care.")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only reviews past due.")] = False,
+    due: Annotated[
+        Due | None,
+        typer.Option(help="Only journeys with a review or reassessment due then (program days)."),
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Same as --due past_due.")] = False,
     member: Annotated[str | None, typer.Option(help="Only journeys with this team member.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Page size.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
     as_json: Json = False,
 ) -> None:
     """Journeys from the read model, filtered."""
-    overdue_at = datetime.now(UTC) if overdue else None
+    if overdue and due not in (None, Due.PAST_DUE):
+        raise typer.BadParameter("--overdue means --due past_due; give one", param_hint="--due")
+    due = Due.PAST_DUE if overdue else due
     async with backend(get_settings()) as journeys:
-        rows = await journeys.list_journeys(phase, loc, overdue_at, member, limit, offset)
+        rows = await journeys.list_journeys(phase, loc, due, member, limit, offset)
     if as_json:
         render.print_json(rows)
         return

@@ -46,7 +46,6 @@ class JourneyQueries(FeedQueries):
         *,
         phase: Phase | None = None,
         loc_code: str | None = None,
-        review_overdue_at: datetime | None = None,
         due_between: tuple[datetime, datetime] | None = None,
         member: str | None = None,
         urgent: bool | None = None,
@@ -58,9 +57,8 @@ class JourneyQueries(FeedQueries):
         Args:
             phase: only journeys in this phase.
             loc_code: only journeys at this level of care.
-            review_overdue_at: only journeys whose scheduled review or open reassessment
-                was due before this time.
-            due_between: only journeys with a review or reassessment due in ``[start, end)``.
+            due_between: only journeys with a review or reassessment due in ``[start, end)``
+                (``service.days.due_range`` says what past due, today and tomorrow are).
             member: only journeys whose care team includes this member.
             urgent: only journeys with (or without) urgent open work.
             limit: page size.
@@ -71,8 +69,6 @@ class JourneyQueries(FeedQueries):
             query = query.where(JourneyRow.phase == phase.value)
         if loc_code is not None:
             query = query.where(JourneyRow.loc_code == loc_code)
-        if review_overdue_at is not None:
-            query = query.where(_due_before(review_overdue_at))
         if due_between is not None:
             query = query.where(_due_between(*due_between))
         if member is not None:
@@ -138,10 +134,6 @@ class JourneyQueries(FeedQueries):
         except (OSError, SQLAlchemyError):
             return False
         return True
-
-
-def _due_before(at: datetime) -> ColumnElement[bool]:
-    return or_(JourneyRow.next_review_due < at, JourneyRow.reassessment_due < at)
 
 
 def _due_between(start: datetime, end: datetime) -> ColumnElement[bool]:

@@ -8,6 +8,7 @@ from models.state import ProjectionBatch
 from models.views import JourneyListItem
 from models.work import TaskStatus
 from readmodel.queries import JourneyQueries
+from service.days import BEGINNING
 from tests.builders import PRIMARY, SUPERVISOR, T0, team
 from tests.factories import NEW_COACH, batch, journey_batches, summary, task
 from tests.readmodel.support import Sessions, apply_all
@@ -54,10 +55,15 @@ async def test_every_list_filter(sessions: Sessions) -> None:
     assert _ids(await q.list_journeys(phase=Phase.TREATMENT)) == ["J-IOP", "J-TX"]
     assert _ids(await q.list_journeys(loc_code="3.5")) == ["J-TX"]
     assert _ids(await q.list_journeys(loc_code="1")) == []
-    # Overdue through the open reassessment only, then through the scheduled review too.
-    assert _ids(await q.list_journeys(review_overdue_at=T0)) == []
-    assert _ids(await q.list_journeys(review_overdue_at=T0 + 2 * DAY)) == ["J-TX"]
-    assert _ids(await q.list_journeys(review_overdue_at=T0 + 5 * DAY)) == ["J-TX", "J-WM"]
+    # Past due through the open reassessment only, then through the scheduled review too.
+    assert _ids(await q.list_journeys(due_between=(BEGINNING, T0))) == []
+    assert _ids(await q.list_journeys(due_between=(BEGINNING, T0 + 2 * DAY))) == ["J-TX"]
+    assert _ids(await q.list_journeys(due_between=(BEGINNING, T0 + 5 * DAY))) == ["J-TX", "J-WM"]
+    # The start is inclusive and the end exclusive, for reviews and reassessments alike.
+    assert _ids(await q.list_journeys(due_between=(T0 + DAY, T0 + 3 * DAY))) == ["J-TX"]
+    assert _ids(await q.list_journeys(due_between=(T0 + DAY + HOUR, T0 + 3 * DAY + HOUR))) == [
+        "J-WM"
+    ]
     assert _ids(await q.list_journeys(due_between=(T0 + 2 * DAY, T0 + 4 * DAY))) == ["J-WM"]
     assert _ids(await q.list_journeys(member="cm-diaz")) == ["J-AFT", "J-IOP", "J-WM"]
     assert _ids(await q.list_journeys(member=PRIMARY)) == ["J-AFT", "J-IOP", "J-TX", "J-WM"]
