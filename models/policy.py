@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
+from models.authority import AuthorityPolicy
 from models.base import FrozenModel, LocCode, ShortText
 from models.care import Role
 from models.instruments import InstrumentRegistry
@@ -205,6 +206,8 @@ class Policy(FrozenModel):
     # it existed): an overdue reassessment alerts the primary clinician and escalation_role once.
     escalation_ladder: list[EscalationRung] = Field(default_factory=list)
     progress: ProgressPolicy = Field(default_factory=ProgressPolicy)
+    # Which care-team roles may decide, assess, sign, revise the plan and discharge.
+    authority: AuthorityPolicy = Field(default_factory=AuthorityPolicy)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
