@@ -7,7 +7,7 @@ import typer
 
 from cli import render
 from cli.context import journey_service, read_model
-from cli.errors import fail, run
+from cli.errors import EXIT_REJECTED, fail, run
 from clinical.policy_loader import load_policy
 from models.commands import MigratePolicy, MigrationPlan
 from models.journey import Phase
@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 OPEN_PHASES = [Phase.INTAKE, Phase.WITHDRAWAL_MANAGEMENT, Phase.TREATMENT, Phase.AFTERCARE]
 PAGE = 500
+# Audit outcome of a run refused because a safety change had no reason.
+SAFETY_REFUSED = "safety_change_not_accepted"
 
 
 @app.command("check")
@@ -52,11 +54,23 @@ async def migrate(
         bool, typer.Option("--apply", help="Apply; without it nothing changes (dry run).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plans as JSON.")] = False,
+    accept_safety_change: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-safety-change",
+            metavar="REASON",
+            help="Apply even though safety triggers are removed or weakened (the dry run lists "
+            "them), for this reason; recorded on each journey and in the audit log.",
+        ),
+    ] = None,
 ) -> None:
     """Show what moving journeys to a new policy changes; with --apply, move them (audited)."""
     if bool(journey) == all_open:
         raise typer.BadParameter("give --journey (repeatable) or --all-open")
     target = load_policy(to)
+    cmd = MigratePolicy(
+        policy=target, migrated_by=by, reason=reason, accept_safety_change=accept_safety_change
+    )
     settings = get_settings()
     async with journey_service(settings) as journeys, read_model(settings) as queries:
         ids = list(journey or []) or await _open_journeys(queries)
@@ -68,9 +82,8 @@ async def migrate(
         if not apply:
             return
         access = AccessRepository(queries.sessions)
-        moved = await _apply(
-            journeys, access, plans, MigratePolicy(policy=target, migrated_by=by, reason=reason)
-        )
+        await _refuse_unaccepted(access, plans, cmd)
+        moved = await _apply(journeys, access, plans, cmd)
     render.console.print(
         f"migrated {moved} of {len(plans)} journeys to {target.policy_id}@{target.version}"
     )
@@ -91,6 +104,26 @@ async def _open_journeys(queries: JourneyQueries) -> list[str]:
     return ids
 
 
+async def _refuse_unaccepted(
+    access: AccessRepository, plans: list[MigrationPlan], cmd: MigratePolicy
+) -> None:
+    """Move nothing while a safety change has no reason: the whole run is refused (audited)."""
+    unaccepted = [p for p in plans if p.blocked is None and p.safety_changes]
+    if cmd.accept_safety_change is not None or not unaccepted:
+        return
+    for plan in unaccepted:
+        await access.record(
+            cmd.migrated_by, "policy.migrate", plan.journey_id, SAFETY_REFUSED,
+            detail="; ".join(plan.safety_changes),
+        )  # fmt: skip
+    raise fail(
+        f"{len(unaccepted)} journey(s) would lose or weaken safety rules "
+        f"({'; '.join(unaccepted[0].safety_changes)}); nothing was migrated. Review them and "
+        "give --accept-safety-change REASON to apply",
+        EXIT_REJECTED,
+    )
+
+
 async def _apply(
     journeys: JourneyService,
     access: AccessRepository,
@@ -107,9 +140,18 @@ async def _apply(
             render.console.print(f"[red]{plan.journey_id}: refused: {exc.message}[/red]")
             await access.record(cmd.migrated_by, "policy.migrate", plan.journey_id, "rejected")
             continue
-        await access.record(cmd.migrated_by, "policy.migrate", plan.journey_id, "ok")
+        await access.record(
+            cmd.migrated_by, "policy.migrate", plan.journey_id, "ok", detail=_accepted(plan, cmd)
+        )
         moved += 1
     return moved
+
+
+def _accepted(plan: MigrationPlan, cmd: MigratePolicy) -> str | None:
+    if not plan.safety_changes or cmd.accept_safety_change is None:
+        return None
+    changes = "; ".join(plan.safety_changes)
+    return f"safety changes accepted: {cmd.accept_safety_change} ({changes})"
 
 
 def _print(plans: list[MigrationPlan], apply: bool) -> None:
@@ -120,9 +162,17 @@ def _print(plans: list[MigrationPlan], apply: bool) -> None:
             "from": p.from_version,
             "to": p.to_version,
             "changes": "; ".join(p.changes) or "none",
+            "safety_changes": "; ".join(p.safety_changes) or "none",
             "next_review_due": p.next_review_due,
             "blocked": p.blocked,
         }
         for p in plans
     ]
-    render.table(title, ["journey_id", "from", "to", "changes", "next_review_due", "blocked"], rows)
+    columns = ["journey_id", "from", "to", "changes", "safety_changes", "next_review_due"]
+    render.table(title, [*columns, "blocked"], rows)
+    weakened = sum(1 for p in plans if p.blocked is None and p.safety_changes)
+    if weakened:
+        render.console.print(
+            f"[red]{weakened} journey(s) lose or weaken safety rules: applying needs "
+            "--accept-safety-change REASON[/red]"
+        )

@@ -4,11 +4,12 @@ from datetime import datetime, timedelta
 
 from clinical import journal, plan_review
 from clinical.errors import RuleViolation
+from clinical.policy_safety import safety_changes, unguarded_critical_items
 from models.commands import CommandResult, MigratePolicy, MigrationPlan
 from models.errors import RejectionCode
-from models.journey import EventKind
+from models.journey import EventKind, Priority
 from models.policy import Policy
-from models.state import JourneyState
+from models.state import SAFETY_RULES, JourneyState
 
 
 def _label(policy: Policy) -> str:
@@ -30,7 +31,10 @@ def plan_migration(state: JourneyState, target: Policy) -> MigrationPlan:
     changes, due = _review_change(state, target)
     changes += _plan_review_changes(state, target)
     changes += _rule_changes(state.policy, target)
-    return plan.model_copy(update={"changes": changes, "next_review_due": due})
+    safety = safety_changes(state.policy, target) + unguarded_critical_items(target)
+    return plan.model_copy(
+        update={"changes": changes, "next_review_due": due, "safety_changes": safety}
+    )
 
 
 def _blocker(state: JourneyState, target: Policy) -> str | None:
@@ -94,10 +98,24 @@ def _rule_changes(old: Policy, new: Policy) -> list[str]:
 
 
 def check_migrate_policy(state: JourneyState, cmd: MigratePolicy) -> MigrationPlan:
-    """Refuse a blocked migration; return its plan."""
+    """Refuse a blocked migration, and one that weakens safety rules without a reason."""
     plan = plan_migration(state, cmd.policy)
     if plan.blocked is not None:
         raise RuleViolation(RejectionCode.MIGRATION_BLOCKED, f"policy: {plan.blocked}")
+    # Journeys recorded before these rules replay migrations their code accepted.
+    if state.rules < SAFETY_RULES:
+        return plan
+    unguarded = unguarded_critical_items(cmd.policy)
+    if unguarded:
+        # No reason accepts this: a policy file like it does not even load.
+        raise RuleViolation(RejectionCode.MIGRATION_BLOCKED, f"policy: {unguarded[0]}")
+    if plan.safety_changes and cmd.accept_safety_change is None:
+        raise RuleViolation(
+            RejectionCode.SAFETY_CHANGE_NOT_ACCEPTED,
+            "accept_safety_change: the new policy removes or weakens safety rules ("
+            + "; ".join(plan.safety_changes)[:300]
+            + "); give the reason they are accepted",
+        )
     return plan
 
 
@@ -109,9 +127,22 @@ def apply_migrate_policy(state: JourneyState, cmd: MigratePolicy, now: datetime)
     # The new intervals apply from now on: an open review can only come forward, a journey
     # without one gets one.
     plan_review.on_level_entered(state, now)
+    refs = {"from": plan.from_version, "to": plan.to_version, "by": cmd.migrated_by}
     summary = f"Policy {plan.from_version} -> {plan.to_version}: {cmd.reason}"
-    event = journal.emit(
-        state, EventKind.POLICY_MIGRATED, now, summary[:500],
-        refs={"from": plan.from_version, "to": plan.to_version, "by": cmd.migrated_by},
-    )  # fmt: skip
+    priority = Priority.ROUTINE
+    if cmd.accept_safety_change is not None and plan.safety_changes:
+        summary = _safety_summary(plan, cmd.accept_safety_change, cmd.reason)
+        refs["safety_changes"] = str(len(plan.safety_changes))
+        # A weaker safety net on a running journey is news the team should see at once.
+        priority = Priority.URGENT
+    event = journal.emit(state, EventKind.POLICY_MIGRATED, now, summary[:500], priority, refs)
     return CommandResult(seq=event.seq, message="policy migrated")
+
+
+def _safety_summary(plan: MigrationPlan, accepted: str, reason: str) -> str:
+    """Versions and the accepted reason always whole (each is short); the rest as room allows."""
+    head = (
+        f"Policy {plan.from_version[:100]} -> {plan.to_version[:100]}; "
+        f"{len(plan.safety_changes)} safety change(s) accepted: {accepted}"
+    )
+    return f"{head}; {reason}; {'; '.join(plan.safety_changes)}"

@@ -7,6 +7,7 @@ import yaml
 from pydantic import ValidationError
 
 from clinical.instruments import REGISTRY_PATH
+from clinical.policy_safety import unguarded_critical_items
 from models.policy import Policy
 
 DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "default.yaml"
@@ -37,7 +38,16 @@ def load_policy(path: Path | None = None) -> Policy:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "policy"
         raise PolicyError(f"{source}: {where}: {first['msg']}") from exc
-    missing = policy.missing_rules()
-    if missing:
-        raise PolicyError(f"{source}: {missing[0]}")
+    problems = file_problems(policy)
+    if problems:
+        raise PolicyError(f"{source}: {problems[0]}")
     return policy
+
+
+def file_problems(policy: Policy) -> list[str]:
+    """What a policy file must have beyond what the model checks.
+
+    A policy stored in a running journey is read with the model alone, so it keeps loading
+    when these rules grow; a file is refused until it meets them.
+    """
+    return [*policy.missing_rules(), *unguarded_critical_items(policy)]

@@ -1,8 +1,6 @@
 """Staff commands (imperative) sent to a journey, and their results."""
 
-from typing import Annotated
-
-from pydantic import AwareDatetime, Field, PositiveInt, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, PositiveInt, model_validator
 
 from models.base import JourneyId, LocCode, OpaqueId, ShortText, StrictModel
 from models.care import CareTeam
@@ -131,8 +129,7 @@ class Discharge(StrictModel):
     dispositions: list[WorkDisposition] = Field(default_factory=list, max_length=50)
 
 
-# Short enough that the policy_migrated summary always keeps it whole beside the versions.
-SafetyReason = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+SAFETY_REASON_MAX = 200
 
 
 class MigratePolicy(StrictModel):
@@ -142,8 +139,9 @@ class MigratePolicy(StrictModel):
     migrated_by: OpaqueId
     reason: ShortText
     # Required when the migration removes or weakens a safety trigger (clinical.policy_safety);
-    # kept in the policy_migrated event and the audit log.
-    accept_safety_change: SafetyReason | None = None
+    # kept in the policy_migrated event and the audit log (short enough that the event's
+    # summary keeps it whole beside the versions).
+    accept_safety_change: ShortText | None = Field(default=None, max_length=SAFETY_REASON_MAX)
 
 
 class MigrationPlan(StrictModel):
