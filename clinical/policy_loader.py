@@ -7,6 +7,7 @@ import yaml
 from pydantic import ValidationError
 
 from clinical.instruments import REGISTRY_PATH
+from clinical.placement import unsourced_rules
 from clinical.policy_safety import unguarded_critical_items
 from models.policy import Policy
 
@@ -50,4 +51,4 @@ def file_problems(policy: Policy) -> list[str]:
     A policy stored in a running journey is read with the model alone, so it keeps loading
     when these rules grow; a file is refused until it meets them.
     """
-    return [*policy.missing_rules(), *unguarded_critical_items(policy)]
+    return [*policy.missing_rules(), *unguarded_critical_items(policy), *unsourced_rules(policy)]

@@ -44,15 +44,30 @@ class PlacementCondition(FrozenModel):
 
 
 class PlacementRule(FrozenModel):
-    """First matching rule gives the recommendation; an empty ``when`` always matches."""
+    """First matching rule gives the recommendation; an empty ``when`` always matches.
+
+    ``requires`` must all hold as well, whatever ``match`` says (e.g. withdrawal rated 2 or
+    more, and biomedical or psychiatric rated 4). Each rule says where it comes from: a
+    ``source`` citing a section of the clinical reference, or ``program_choice``. Policies
+    stored before these fields have neither; loading a policy file requires one (policy_loader).
+    """
 
     rule_id: str
     match: Literal["any", "all"] = "any"
     when: list[PlacementCondition] = Field(default_factory=list)
     phase: Phase
+    requires: list[PlacementCondition] = Field(default_factory=list)
     loc_code: LocCode | None = None
     applies_in: list[Phase] | None = None
 
+    source: ShortText | None = None
+    program_choice: bool = False
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "PlacementRule":
+        if self.source is not None and self.program_choice:
+            raise ValueError(f"{self.rule_id}: give source or program_choice, not both")
+        return self
 
 class EventRule(FrozenModel):
     """What a reported clinical event does."""
@@ -217,7 +232,7 @@ class Policy(FrozenModel):
         phases = {loc.code: loc.phase for loc in self.levels_of_care}
         for rule in self.placement:
             _check_placement_rule(rule, phases, set(self.dimensions))
-        if self.placement[-1].when:
+        if self.placement[-1].when or self.placement[-1].requires:
             raise ValueError("placement: the last rule must match everything (empty 'when')")
         if len({r.kind for r in self.events}) != len(self.events):
             raise ValueError("events: one rule per clinical event kind")
@@ -289,7 +304,7 @@ class Policy(FrozenModel):
 def _check_placement_rule(
     rule: PlacementRule, phases: Mapping[str, Phase], dimensions: set[str]
 ) -> None:
-    unknown = [c.dimension for c in rule.when if c.dimension not in dimensions]
+    unknown = [c.dimension for c in rule.when + rule.requires if c.dimension not in dimensions]
     if unknown:
         raise ValueError(f"placement.{rule.rule_id}: unknown dimension {unknown[0]!r}")
     if rule.phase.has_loc and phases.get(rule.loc_code or "") is not rule.phase:
