@@ -41,6 +41,7 @@ def start(cmd: StartJourney, now: datetime) -> JourneyState:
         started_at=now,
         care_team=cmd.care_team,
         rules=CURRENT_RULES,
+        sex_at_birth=cmd.sex_at_birth,
     )
     journal.enter_segment(state, Phase.INTAKE, None, "journey started", cmd.started_by, now)
     journal.emit(state, EventKind.JOURNEY_STARTED, now, "Journey started in intake")

@@ -8,7 +8,12 @@ from pydantic import ValidationError
 
 from clinical.errors import RuleViolation
 from models.errors import RejectionCode
-from models.instruments import InstrumentDefinition, InstrumentRegistry, InstrumentResult
+from models.instruments import (
+    InstrumentDefinition,
+    InstrumentRegistry,
+    InstrumentResult,
+    SexAtBirth,
+)
 
 REGISTRY_PATH = Path(__file__).parent / "policies" / "instruments.yaml"
 
@@ -31,15 +36,25 @@ def load_registry(path: Path | None = None) -> InstrumentRegistry:
         raise RegistryError(f"{source}: {where}: {first['msg']}") from exc
 
 
-def score(registry: InstrumentRegistry, code: str, answers: list[int]) -> InstrumentResult:
-    """Validate the answers (count, range) and compute total, band and flags."""
+def score(
+    registry: InstrumentRegistry,
+    code: str,
+    answers: list[int],
+    sex: SexAtBirth = SexAtBirth.UNKNOWN,
+) -> InstrumentResult:
+    """Validate the answers (count, range) and compute total, band and flags.
+
+    Where the registry's cut-off depends on sex at birth, ``sex`` picks the bands; unknown
+    takes the lower cut-off and the result says so (``cutoff_for``).
+    """
     definition = registry.get(code)
     if definition is None:
         known = ", ".join(i.code for i in registry.instruments)
         raise RuleViolation(RejectionCode.UNKNOWN_INSTRUMENT, f"instrument: {code!r} ({known})")
     _check_answers(definition, answers)
     total = sum(_item_score(definition, n, a) for n, a in enumerate(answers, start=1))
-    band = next(b.label for b in definition.bands if b.min <= total <= b.max)
+    bands, cutoff_for = definition.bands_for(sex)
+    band = next(b.label for b in bands if b.min <= total <= b.max)
     flags = [c.flag for c in definition.critical_items if answers[c.item - 1] >= c.at_least]
     return InstrumentResult(
         code=code,
@@ -48,6 +63,7 @@ def score(registry: InstrumentRegistry, code: str, answers: list[int]) -> Instru
         total=total,
         band=band,
         flags=flags,
+        cutoff_for=cutoff_for,
     )
 
 

@@ -9,7 +9,7 @@ from clinical.instruments import score
 from models.clinical import ReassessmentTrigger
 from models.commands import CommandResult, RecordInstrument
 from models.errors import RejectionCode
-from models.instruments import InstrumentResult
+from models.instruments import InstrumentResult, SexAtBirth
 from models.journey import EventKind
 from models.policy import TriggerAction, TriggerRule
 from models.state import JourneyState, Measurement
@@ -51,7 +51,7 @@ def check_record_instrument(state: JourneyState, cmd: RecordInstrument) -> Instr
     registry = state.policy.instruments
     if registry is None:
         raise RuleViolation(RejectionCode.UNKNOWN_INSTRUMENT, "this policy has no instruments")
-    return score(registry, cmd.code, cmd.answers)
+    return score(registry, cmd.code, cmd.answers, state.sex_at_birth)
 
 
 def apply_record_instrument(
@@ -74,7 +74,7 @@ def apply_record_instrument(
         state,
         EventKind.INSTRUMENT_RECORDED,
         now,
-        f"{result.code} recorded: {result.total} ({result.band.replace('_', ' ')})",
+        f"{result.code} recorded: {result.total} ({_band(result)})",
         refs={"instrument": result.code, "total": str(result.total)},
     )
     monitoring.recorded(state, result.code, now)
@@ -82,6 +82,14 @@ def apply_record_instrument(
         _fire(state, rule, now)
     progress.scored(state, result.code, result.total, now)
     return CommandResult(seq=event.seq, message="instrument recorded", instrument=result)
+
+
+def _band(result: InstrumentResult) -> str:
+    band = result.band.replace("_", " ")
+    # Only an unknown sex is said; a known one stays out of the timeline (the band follows it).
+    if result.cutoff_for is SexAtBirth.UNKNOWN:
+        return f"{band}; sex at birth unknown: lower cut-off"
+    return band
 
 
 def _fire(state: JourneyState, rule: TriggerRule, now: datetime) -> None:

@@ -5,7 +5,7 @@ from pydantic import AwareDatetime, Field, PositiveInt, model_validator
 from models.base import JourneyId, LocCode, OpaqueId, ShortText, StrictModel
 from models.care import CareTeam
 from models.clinical import AssessmentKind, DimensionRating, Recommendation
-from models.instruments import InstrumentResult
+from models.instruments import InstrumentResult, SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import PlanContent, RecoverySupport, Signer
 from models.policy import ClinicalEventKind, Policy
@@ -18,6 +18,8 @@ class StartJourney(StrictModel):
     care_team: CareTeam
     started_by: OpaqueId
     policy: Policy
+    # Where known at intake; some screening cut-offs depend on it (AUDIT-C).
+    sex_at_birth: SexAtBirth = SexAtBirth.UNKNOWN
 
 
 class RecordAssessment(StrictModel):

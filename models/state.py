@@ -6,6 +6,7 @@ from models.base import JourneyId, LocCode, OpaqueId, StrictModel
 from models.care import CareTeam
 from models.clinical import Reassessment
 from models.commands import StartJourney
+from models.instruments import SexAtBirth
 from models.journey import DischargeReason, JourneyEvent, LocSegment, Phase, Priority
 from models.plan import TreatmentPlan
 from models.policy import ClinicalEventKind, Policy
@@ -57,6 +58,8 @@ class JourneyState(StrictModel):
     loc_code: LocCode | None = None
     discharge_reason: DischargeReason | None = None
     care_team: CareTeam
+    # Clinical data for sex-specific cut-offs (AUDIT-C); states stored before it are unknown.
+    sex_at_birth: SexAtBirth = SexAtBirth.UNKNOWN
     segments: list[LocSegment] = Field(default_factory=list)
     reassessments: list[Reassessment] = Field(default_factory=list)
     tasks: list[Task] = Field(default_factory=list)
