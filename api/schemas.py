@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from models.base import JourneyId, LocCode, OpaqueId, ShortText
 from models.care import CareTeam, Role
 from models.clinical import DimensionRating
+from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import GoalStatus, PlanContent, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
@@ -85,6 +86,8 @@ class CreateJourneyRequest(Body):
 
     care_team: TeamBody
     journey_id: JourneyId | None = None
+    # Where known at intake (clinical data: kept in the encrypted journey state only).
+    sex_at_birth: SexAtBirth = SexAtBirth.UNKNOWN
 
 
 class JourneyCreated(BaseModel):

@@ -4,6 +4,7 @@ from typing import Any, Protocol
 
 from models.care import CareTeam
 from models.commands import CommandResult
+from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
@@ -15,7 +16,9 @@ from service.days import Due
 class Backend(Protocol):
     """The operations the CLI offers, whichever way they travel."""
 
-    async def start(self, care_team: CareTeam, journey_id: str, by: str) -> str:
+    async def start(
+        self, care_team: CareTeam, journey_id: str, by: str, sex_at_birth: SexAtBirth
+    ) -> str:
         """Open a journey; returns its id."""
         ...
 

@@ -12,6 +12,7 @@ from cli.errors import describe_validation, run
 from cli.parsing import parse_ratings, parse_team
 from models.clinical import DimensionRating
 from models.commands import CommandResult
+from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal, GoalStatus, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
@@ -56,7 +57,9 @@ def _report(result: CommandResult, journey_id: str) -> None:
     if result.instrument is not None:
         scored = result.instrument
         flags = f"; flags: {', '.join(scored.flags)}" if scored.flags else ""
-        render.console.print(f"{scored.code}: {scored.total} ({scored.band}){flags}")
+        unknown = scored.cutoff_for is SexAtBirth.UNKNOWN
+        cutoff = "; sex at birth unknown: lower cut-off" if unknown else ""
+        render.console.print(f"{scored.code}: {scored.total} ({scored.band}{cutoff}){flags}")
 
 
 @app.command()
@@ -67,12 +70,16 @@ async def start(
     journey_id: Annotated[
         str | None, typer.Option(help="Use this opaque id instead of a new one.")
     ] = None,
+    sex_at_birth: Annotated[
+        SexAtBirth,
+        typer.Option(help="Where known: sex-specific screening cut-offs (AUDIT-C) use it."),
+    ] = SexAtBirth.UNKNOWN,
 ) -> None:
     """Open a journey in intake with its care team; prints the new journey id."""
     care_team = parse_team(member)
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        created = await journeys.start(care_team, journey_id or new_journey_id(), who)
+        created = await journeys.start(care_team, journey_id or new_journey_id(), who, sex_at_birth)
     render.console.print(created, highlight=False)
 
 

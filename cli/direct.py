@@ -18,6 +18,7 @@ from models.commands import (
     SignPlan,
     StartJourney,
 )
+from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
@@ -45,11 +46,19 @@ class DirectBackend:
         self._queries = queries
         self._calendar = calendar or ProgramCalendar(settings.program_timezone)
 
-    async def start(self, care_team: CareTeam, journey_id: str, by: str) -> str:
+    async def start(
+        self, care_team: CareTeam, journey_id: str, by: str, sex_at_birth: SexAtBirth
+    ) -> str:
         """Open a journey with the configured policy."""
         policy = load_policy(self._settings.policy_path)
         await self._journeys.start(
-            StartJourney(journey_id=journey_id, care_team=care_team, started_by=by, policy=policy)
+            StartJourney(
+                journey_id=journey_id,
+                care_team=care_team,
+                started_by=by,
+                policy=policy,
+                sex_at_birth=sex_at_birth,
+            )
         )
         return journey_id
 

@@ -7,9 +7,10 @@ import typer
 
 from cli import render
 from cli.context import journey_service, read_model
-from cli.errors import EXIT_REJECTED, fail, run
+from cli.errors import fail, run
 from clinical.policy_loader import load_policy
 from models.commands import MigratePolicy, MigrationPlan
+from models.errors import RejectionCode
 from models.journey import Phase
 from models.policy import Policy
 from readmodel.access import AccessRepository
@@ -116,11 +117,12 @@ async def _refuse_unaccepted(
             cmd.migrated_by, "policy.migrate", plan.journey_id, SAFETY_REFUSED,
             detail="; ".join(plan.safety_changes),
         )  # fmt: skip
-    raise fail(
+    # Refused like a command the journey refuses (exit 3), before any journey is sent one.
+    raise CommandRejectedError(
+        RejectionCode.SAFETY_CHANGE_NOT_ACCEPTED,
         f"{len(unaccepted)} journey(s) would lose or weaken safety rules "
         f"({'; '.join(unaccepted[0].safety_changes)}); nothing was migrated. Review them and "
         "give --accept-safety-change REASON to apply",
-        EXIT_REJECTED,
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 from models.care import CareTeam
 from models.commands import CommandResult
 from models.errors import RejectionCode
+from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
@@ -48,9 +49,15 @@ class RemoteBackend:
     async def _command(self, method: str, path: str, body: dict[str, Any]) -> CommandResult:
         return CommandResult.model_validate_json(_dump(await self._call(method, path, json=body)))
 
-    async def start(self, care_team: CareTeam, journey_id: str, by: str) -> str:
+    async def start(
+        self, care_team: CareTeam, journey_id: str, by: str, sex_at_birth: SexAtBirth
+    ) -> str:
         """POST /journeys."""
-        body = {"care_team": care_team.model_dump(mode="json"), "journey_id": journey_id}
+        body = {
+            "care_team": care_team.model_dump(mode="json"),
+            "journey_id": journey_id,
+            "sex_at_birth": sex_at_birth.value,
+        }
         created = await self._call("POST", "/journeys", json=body)
         return str(created["journey_id"])
 

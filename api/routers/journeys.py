@@ -45,6 +45,7 @@ async def create_journey(
             care_team=care_team,
             started_by=staff.staff_id,
             policy=services.policy,
+            sex_at_birth=body.sex_at_birth,
         )
     )
     return JourneyCreated(journey_id=journey_id)

@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.clinical import ReassessmentTrigger
 from models.commands import MigratePolicy
 from models.errors import RejectionCode
-from models.journey import EventKind
+from models.journey import EventKind, Priority
 from models.policy import Policy
 from readmodel.queries import JourneyQueries
 from service.journeys import CommandRejectedError
@@ -83,3 +83,41 @@ async def test_dry_run_then_apply_moves_only_the_chosen_journeys(
     assert timeline.summary.policy_version == "default@2026.3"
     again = await chosen.service.preview_migration("J-MIG-1", v2)
     assert again.blocked == "already on this version"
+
+
+def _weaker_self_harm_follow_up() -> Policy:
+    """The default policy with the PHQ-9 self-harm follow-up due in 24 h instead of 4 h."""
+    data = policy().model_dump(mode="json")
+    data["version"] = "2026.3-slower"
+    for trigger in data["triggers"]:
+        if trigger["trigger_id"] == "phq9-self-harm":
+            trigger["due_hours"] = 24
+    return Policy.model_validate_json(json.dumps(data))
+
+
+async def test_a_migration_weakening_a_safety_trigger_needs_an_accepted_reason(
+    env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
+) -> None:
+    weaker = _weaker_self_harm_follow_up()
+    journey = await JourneyDriver.start(env, task_queue, "J-MIG-SAFE")
+    await journey.assess_and_accept(d5=3, d6=3)
+    plan = await journey.service.preview_migration("J-MIG-SAFE", weaker)
+    assert plan.safety_changes == ["trigger phq9-self-harm weakened: due_hours 4 -> 24"]
+    before = await journey.state()
+
+    cmd = MigratePolicy(policy=weaker, migrated_by=SUPERVISOR, reason="new crisis line")
+    with pytest.raises(CommandRejectedError) as err:
+        await journey.service.migrate_policy("J-MIG-SAFE", cmd)
+    assert err.value.code is RejectionCode.SAFETY_CHANGE_NOT_ACCEPTED
+    assert "phq9-self-harm weakened: due_hours 4 -> 24" in err.value.message
+    assert (await journey.state()) == before  # refused: nothing changed
+
+    accepted = cmd.model_copy(update={"accept_safety_change": "crisis team follows up in 24 h"})
+    await journey.service.migrate_policy("J-MIG-SAFE", accepted)
+    assert (await journey.state()).policy.version == "2026.3-slower"
+    timeline = await queries.get_timeline("J-MIG-SAFE")
+    assert timeline is not None
+    (event,) = [e for e in timeline.events if e.kind is EventKind.POLICY_MIGRATED]
+    assert "1 safety change(s) accepted: crisis team follows up in 24 h" in event.summary
+    assert event.refs["safety_changes"] == "1"
+    assert event.priority is Priority.URGENT
