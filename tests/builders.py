@@ -19,6 +19,8 @@ TEAM_ROLES: dict[str, Role] = {
     "sv-gray": Role.SUPERVISOR,
 }
 PRIMARY = "th-chen"
+# Physicians may take every decision, withdrawal management included (a therapist may not).
+PHYSICIAN = "dr-ames"
 SUPERVISOR = "sv-gray"
 
 

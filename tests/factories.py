@@ -24,7 +24,16 @@ from models.plan import Goal
 from models.policy import ClinicalEventKind
 from models.state import JourneyState, JourneySummary, ProjectionBatch
 from models.work import Task, TaskKind, TaskStatus
-from tests.builders import PRIMARY, SUPERVISOR, T0, TEAM_ROLES, ratings, start_command, team
+from tests.builders import (
+    PHYSICIAN,
+    PRIMARY,
+    SUPERVISOR,
+    T0,
+    TEAM_ROLES,
+    ratings,
+    start_command,
+    team,
+)
 from workflows.projection import Projected, build_batch
 
 # The recovery coach who replaces rc-fox in ``journey_batches``.
@@ -165,7 +174,7 @@ def _assess_and_accept(state: JourneyState, now: datetime, kind: AssessmentKind,
     result = commands.apply_record_assessment(state, assessment, now)
     assert result.reassessment_id is not None
     decision = DecideTransition(
-        reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True
+        reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True
     )
     commands.apply_decide(state, decision, now)
 

@@ -15,7 +15,7 @@ from models.commands import (
 from models.journey import EventKind, JourneyEvent, Phase
 from models.plan import Goal, GoalStatus, Signer
 from models.state import JourneyState
-from tests.builders import PRIMARY, ratings
+from tests.builders import PHYSICIAN, PRIMARY, ratings
 
 
 def move(state: JourneyState, now: datetime, phase: Phase, loc_code: str | None) -> None:
@@ -40,7 +40,7 @@ def move(state: JourneyState, now: datetime, phase: Phase, loc_code: str | None)
         state,
         DecideTransition(
             reassessment_id=active.reassessment_id,
-            decided_by=PRIMARY,
+            decided_by=PHYSICIAN,
             accept=False,
             phase=phase,
             loc_code=loc_code,

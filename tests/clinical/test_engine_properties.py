@@ -23,7 +23,7 @@ from models.commands import (
 from models.journey import DischargeReason, Phase
 from models.policy import ClinicalEventKind
 from models.state import JourneyState
-from tests.builders import PRIMARY, T0, start_command
+from tests.builders import PHYSICIAN, PRIMARY, T0, start_command
 
 WM, TX, AC = Phase.WITHDRAWAL_MANAGEMENT, Phase.TREATMENT, Phase.AFTERCARE
 VALID_TARGETS = [(WM, "3.7-WM"), (WM, "3.2-WM"), (TX, "3.5"), (TX, "2.1"), (TX, "1"), (AC, None)]
@@ -70,7 +70,7 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
         rid = active.reassessment_id if active else "J-TEST-1.R999"
         decide = DecideTransition(
             reassessment_id=rid,
-            decided_by=PRIMARY,
+            decided_by=PHYSICIAN,
             accept=bool(op[1]),
             phase=op[2][0],  # type: ignore[index]
             loc_code=op[2][1],  # type: ignore[index]

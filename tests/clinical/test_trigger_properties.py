@@ -11,7 +11,7 @@ from models.clinical import AssessmentKind
 from models.commands import DecideTransition, RecordAssessment, RecordInstrument
 from models.journey import EventKind
 from models.work import TaskKind
-from tests.builders import PRIMARY, T0, ratings, start_command
+from tests.builders import PHYSICIAN, PRIMARY, T0, ratings, start_command
 
 REGISTRY = load_registry()
 CODES = ["PHQ-9", "CIWA-Ar", "COWS", "GAD-7"]
@@ -52,7 +52,7 @@ def test_every_trigger_fires_once_per_occurrence(
     assert result.reassessment_id is not None
     commands.apply_decide(
         state,
-        DecideTransition(reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True),
+        DecideTransition(reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True),
         now,
     )
     expected = 0

@@ -9,17 +9,19 @@ from models.clinical import AssessmentKind, ReassessmentTrigger
 from models.commands import CommandResult, DecideTransition, RecordAssessment, RecordCheckIn
 from models.state import JourneyState
 from service.journeys import JourneyService
-from tests.builders import PRIMARY, start_command
+from tests.builders import PHYSICIAN, PRIMARY, start_command
 
 
 @dataclass
 class JourneyDriver:
-    """Drives one journey; ``clinician`` acts for every command."""
+    """Drives one journey; ``clinician`` acts for every command, ``decider`` decides."""
 
     env: WorkflowEnvironment
     service: JourneyService
     journey_id: str
     clinician: str = PRIMARY
+    # A physician may take every decision, withdrawal management included.
+    decider: str = PHYSICIAN
 
     @classmethod
     async def start(
@@ -58,7 +60,7 @@ class JourneyDriver:
         return await self.service.decide(
             self.journey_id,
             DecideTransition(
-                reassessment_id=active.reassessment_id, decided_by=self.clinician, accept=True
+                reassessment_id=active.reassessment_id, decided_by=self.decider, accept=True
             ),
         )
 
