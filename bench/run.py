@@ -94,10 +94,12 @@ PHASES = ("baseline", "update floor", "admission", "latency", "scale and api", "
 CHOSEN = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(PHASES)).split(",")]
 CONCURRENCY = 20
 PRIMARY = "th-chen"
+# Decides every reassessment: withdrawal management is a physician's or a nurse's decision.
+PHYSICIAN = "dr-ames"
 TEAM = CareTeam(
     members=[
         CareTeamMember(member_id=PRIMARY, role=Role.THERAPIST, primary=True),
-        CareTeamMember(member_id="dr-ames", role=Role.PHYSICIAN),
+        CareTeamMember(member_id=PHYSICIAN, role=Role.PHYSICIAN),
         CareTeamMember(member_id="rn-baker", role=Role.NURSE),
         CareTeamMember(member_id="cm-diaz", role=Role.CASE_MANAGER),
         CareTeamMember(member_id="sv-gray", role=Role.SUPERVISOR),
@@ -164,7 +166,7 @@ async def _admit(service: JourneyService, journey_id: str) -> None:
     assert result.reassessment_id is not None
     await service.decide(
         journey_id,
-        DecideTransition(reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True),
+        DecideTransition(reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True),
     )
 
 
@@ -258,7 +260,7 @@ async def measure_latency(
             decided = await service.decide(
                 journey_id,
                 DecideTransition(
-                    reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True
+                    reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True
                 ),
             )
             for _ in range(1000):  # visible in the read model (it is, when decide answers)
@@ -321,7 +323,7 @@ async def _fifteen_months(
         assert result.reassessment_id is not None
         await service.decide(
             journey_id,
-            DecideTransition(reassessment_id=result.reassessment_id, decided_by=PRIMARY,
+            DecideTransition(reassessment_id=result.reassessment_id, decided_by=PHYSICIAN,
                              accept=True),
         )  # fmt: skip
 
@@ -334,7 +336,7 @@ async def _fifteen_months(
     assert first.reassessment_id is not None
     await service.decide(
         journey_id,
-        DecideTransition(reassessment_id=first.reassessment_id, decided_by=PRIMARY, accept=True),
+        DecideTransition(reassessment_id=first.reassessment_id, decided_by=PHYSICIAN, accept=True),
     )
     await env.sleep(timedelta(days=3, minutes=1))
     await review(d5=3, d6=3)

@@ -55,6 +55,8 @@ async def seed_one(journeys: JourneyService, policy: Policy, stage: str, rng: ra
     """Start one journey and drive it to ``stage`` through real commands."""
     care_team = demo_team(rng)
     clinician = care_team.primary.member_id
+    # Decisions on withdrawal management are a physician's or a nurse's (decision authority).
+    physician = care_team.with_role(Role.PHYSICIAN)[0].member_id
     journey_id = new_journey_id()
     await journeys.start(
         StartJourney(journey_id=journey_id, care_team=care_team, started_by="demo", policy=policy)
@@ -68,14 +70,16 @@ async def seed_one(journeys: JourneyService, policy: Policy, stage: str, rng: ra
     intake = {"d1": 3, "d2": 1, "d3": 2, "d4": 2, "d5": 3, "d6": 3}
     if stage != "withdrawal_management":
         intake["d1"] = 1
-    await _assess_and_accept(journeys, journey_id, clinician, intake, AssessmentKind.COMPREHENSIVE)
+    await _assess_and_accept(
+        journeys, journey_id, (clinician, physician), intake, AssessmentKind.COMPREHENSIVE
+    )
     if stage == "aftercare":
         await journeys.request_reassessment(
             journey_id, RequestReassessment(requested_by=clinician, reason="treatment goals met")
         )
         ratings = dict.fromkeys(policy.dimensions, 0)
         await _assess_and_accept(
-            journeys, journey_id, clinician, ratings, AssessmentKind.REASSESSMENT
+            journeys, journey_id, (clinician, physician), ratings, AssessmentKind.REASSESSMENT
         )
     return journey_id
 
@@ -83,23 +87,25 @@ async def seed_one(journeys: JourneyService, policy: Policy, stage: str, rng: ra
 async def _assess_and_accept(
     journeys: JourneyService,
     journey_id: str,
-    clinician: str,
+    by: tuple[str, str],
     ratings: dict[str, int],
     kind: AssessmentKind,
 ) -> None:
+    """The primary clinician assesses, the physician decides."""
+    assessor, decider = by
     result = await journeys.record_assessment(
         journey_id,
         RecordAssessment(
             assessment_id=f"A-{journey_id}-{kind.value}",
             kind=kind,
             dimensions=ratings,
-            assessed_by=clinician,
+            assessed_by=assessor,
         ),
     )
     assert result.reassessment_id is not None
     await journeys.decide(
         journey_id,
-        DecideTransition(reassessment_id=result.reassessment_id, decided_by=clinician, accept=True),
+        DecideTransition(reassessment_id=result.reassessment_id, decided_by=decider, accept=True),
     )
 
 
