@@ -13,6 +13,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from api.authority import FormRefused, forms_for
+from api.authority import install as install_refusals
 from api.deps import SESSION_COOKIE, Services, can_see_journey
 from api.routers.board import work_queue
 from api.schemas import Board
@@ -28,11 +30,13 @@ from models.commands import (
     RequestReassessment,
 )
 from models.delivery import DeliveryStatus
+from models.errors import RejectionCode
 from models.journey import DischargeReason, Phase
 from models.plan import RecoverySupport
 from models.policy import ClinicalEventKind
 from models.views import StaffAccount
 from readmodel.access import RUNS_DELIVERIES, SEES_ALL, StaffRole
+from service.access import AccessDeniedError, ClinicalCommand, require_clinical
 from service.journeys import CommandRejectedError, JourneyError
 from service.live import live_view
 
@@ -73,6 +77,7 @@ def install(app: FastAPI) -> None:
     """Mount the pages, the static files and the login redirect."""
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    install_refusals(app, templates)
 
     @app.exception_handler(LoginRequired)
     async def to_login(_: Request, __: LoginRequired) -> Response:
@@ -189,7 +194,7 @@ async def journey_page(
         recovery_supports=[r.value for r in RecoverySupport],
         timeline=await services.queries.get_timeline(journey_id),
         dimensions=state.policy.dimensions,
-        levels=[loc.code for loc in state.policy.levels_of_care],
+        forms=forms_for(state, staff),
         event_kinds=[k.value for k in ClinicalEventKind],
         instruments=[i.code for i in state.policy.instruments.instruments]
         if state.policy.instruments
@@ -204,15 +209,28 @@ async def _act(
     journey_id: str,
     action: str,
     run: Callable[[], Awaitable[CommandResult]],
+    needs: ClinicalCommand | None = None,
 ) -> Response:
-    """Run a command for a form and come back to the journey with what happened."""
+    """Run a command for a form and come back to the journey with what happened.
+
+    A clinical command (``needs``) from an account that may not send it, or one the journey
+    refuses for the actor's care-team role, is answered with a 403 page.
+    """
     where = f"/ui/journeys/{quote(journey_id)}"
     if not await can_see_journey(services, staff, journey_id):
         await services.access.record(staff.staff_id, action, journey_id, "forbidden")
-        return RedirectResponse(f"{where}?error=" + quote("Not on this journey's care team."), 303)
+        raise FormRefused(staff, journey_id, "not on this journey's care team")
     try:
+        if needs is not None:
+            require_clinical(staff.role, needs)
         result = await run()
+    except AccessDeniedError as exc:
+        await services.access.record(staff.staff_id, action, journey_id, exc.code.value)
+        raise FormRefused(staff, journey_id, exc.message) from None
     except CommandRejectedError as exc:
+        if exc.code is RejectionCode.NOT_AUTHORIZED:
+            await services.access.record(staff.staff_id, action, journey_id, exc.code.value)
+            raise FormRefused(staff, journey_id, exc.message) from None
         await services.access.record(staff.staff_id, action, journey_id, "rejected")
         return RedirectResponse(f"{where}?error=" + quote(f"Refused: {exc.message}"), 303)
     except (JourneyError, ValueError) as exc:
@@ -235,7 +253,9 @@ async def assess_form(
         ratings = {code: int(str(form.get(code, "0"))) for code in state.policy.dimensions}
         return await services.journeys.assess(journey_id, ratings, staff.staff_id, state=state)
 
-    return await _act(services, staff, journey_id, "POST /ui/journeys/assess", run)
+    return await _act(
+        services, staff, journey_id, "POST /ui/journeys/assess", run, needs=ClinicalCommand.ASSESS
+    )
 
 
 @router.post("/ui/journeys/{journey_id}/decide")
@@ -262,7 +282,9 @@ async def decide_form(
         )
         return await services.journeys.decide(journey_id, cmd)
 
-    return await _act(services, staff, journey_id, "POST /ui/journeys/decide", run)
+    return await _act(
+        services, staff, journey_id, "POST /ui/journeys/decide", run, needs=ClinicalCommand.DECIDE
+    )
 
 
 @router.post("/ui/journeys/{journey_id}/measure")
@@ -286,7 +308,10 @@ async def measure_form(
             result = result.model_copy(update={"message": message})
         return result
 
-    return await _act(services, staff, journey_id, "POST /ui/journeys/measure", run)
+    return await _act(
+        services, staff, journey_id, "POST /ui/journeys/measure", run,
+        needs=ClinicalCommand.RECORD_INSTRUMENT,
+    )  # fmt: skip
 
 
 @router.post("/ui/journeys/{journey_id}/event")
@@ -350,4 +375,5 @@ async def discharge_form(
     return await _act(
         services, staff, journey_id, "POST /ui/journeys/discharge",
         lambda: services.journeys.discharge(journey_id, cmd),
+        needs=ClinicalCommand.DISCHARGE,
     )  # fmt: skip

@@ -10,7 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.services import ApiServices
 from models.views import StaffAccount
 from readmodel.access import RUNS_DELIVERIES, StaffRole
-from service.journeys import JourneyNotFoundError
+from service.access import AccessDeniedError, not_on_care_team
+from service.journeys import CommandRejectedError, JourneyNotFoundError
 
 SESSION_COOKIE = "journeys_session"
 bearer = HTTPBearer(auto_error=False)
@@ -85,11 +86,15 @@ async def audited(request: Request, services: Services, staff: Staff) -> AsyncIt
     entry = Audit(services, staff, action, journey_id)
     if journey_id is not None and not await can_see_journey(services, staff, journey_id):
         await services.access.record(staff.staff_id, action, journey_id, "forbidden")
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "not on this journey's care team")
+        raise not_on_care_team()
     try:
         yield entry
     except HTTPException as exc:
         entry.outcome = f"http_{exc.status_code}"
+        raise
+    except (AccessDeniedError, CommandRejectedError) as exc:
+        # The code says why (e.g. clinical_role_required, not_authorized, journey_closed).
+        entry.outcome = exc.code.value[:32]
         raise
     except Exception as exc:
         entry.outcome = type(exc).__name__[:32]

@@ -1,9 +1,12 @@
-"""Domain errors as HTTP answers: 404 unknown journey, 409 refused or duplicate, 422 invalid."""
+"""Domain errors as HTTP answers: 404 unknown journey, 409 refused or duplicate, 422 invalid,
+403 (with a code) for a command the account or its care-team role may not send."""
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from models.errors import RejectionCode
+from service.access import AccessDeniedError
 from service.journeys import CommandRejectedError, JourneyExistsError, JourneyNotFoundError
 
 
@@ -17,7 +20,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CommandRejectedError)
     async def rejected(_: Request, exc: CommandRejectedError) -> JSONResponse:
         body = {"detail": exc.message, "code": exc.code.value}
-        return JSONResponse(body, status.HTTP_409_CONFLICT)
+        # Refused for who sent it, not for the journey's state: asking again will not help.
+        forbidden = exc.code is RejectionCode.NOT_AUTHORIZED
+        return JSONResponse(
+            body, status.HTTP_403_FORBIDDEN if forbidden else status.HTTP_409_CONFLICT
+        )
+
+    @app.exception_handler(AccessDeniedError)
+    async def denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
+        body = {"detail": exc.message, "code": exc.code.value}
+        return JSONResponse(body, status.HTTP_403_FORBIDDEN)
 
     @app.exception_handler(JourneyExistsError)
     async def exists(_: Request, exc: JourneyExistsError) -> JSONResponse:

@@ -13,6 +13,7 @@ from rich.console import Console
 from temporalio.service import RPCError
 
 from clinical.policy_loader import PolicyError
+from service.access import AccessDeniedError
 from service.journeys import CommandRejectedError, JourneyError
 
 P = ParamSpec("P")
@@ -46,6 +47,8 @@ def run(coro_fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
             return asyncio.run(coro_fn(*args, **kwargs))
         except CommandRejectedError as exc:
             raise fail(f"rejected ({exc.code}): {exc.message}", EXIT_REJECTED) from None
+        except AccessDeniedError as exc:
+            raise fail(f"refused ({exc.code}): {exc.message}", EXIT_REJECTED) from None
         except JourneyError as exc:
             raise fail(str(exc)) from None
         except ValidationError as exc:

@@ -15,6 +15,7 @@ from models.plan import Goal, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
 from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, StaffAccount, Timeline
+from service.access import AccessCode, AccessDeniedError
 from service.days import Due
 from service.journeys import CommandRejectedError, JourneyError, JourneyNotFoundError
 
@@ -183,17 +184,23 @@ def _dump(value: Any) -> str:
     return json.dumps(value)
 
 
+def _refusal(code: str, detail: str) -> Exception:
+    """A command refused by the journey or, before it was asked, for the account (403)."""
+    if code in {c.value for c in RejectionCode}:
+        return CommandRejectedError(RejectionCode(code), detail)
+    if code in {c.value for c in AccessCode}:
+        return AccessDeniedError(AccessCode(code), detail)
+    return JourneyError(detail)
+
+
 def _error(response: httpx.Response) -> Exception:
     try:
         body = response.json()
     except ValueError:
         body = {"detail": response.text[:200]}
     detail = body.get("detail")
-    if response.status_code == 409 and "code" in body:
-        try:
-            return CommandRejectedError(RejectionCode(body["code"]), str(detail))
-        except ValueError:
-            return JourneyError(str(detail))
+    if response.status_code in (403, 409) and "code" in body:
+        return _refusal(str(body["code"]), str(detail))
     if response.status_code == 404:
         return JourneyNotFoundError(str(detail))
     if response.status_code == 422 and isinstance(detail, list) and detail:

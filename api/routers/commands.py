@@ -1,4 +1,8 @@
-"""Staff commands on one journey; the actor is always the authenticated staff member."""
+"""Staff commands on one journey; the actor is always the authenticated staff member.
+
+Clinical commands need a clinician or supervisor account (service.access) before the journey
+is asked; the journey then checks the actor's care-team role against its policy.
+"""
 
 from typing import Annotated
 
@@ -33,6 +37,7 @@ from models.commands import (
     RevisePlan,
     SignPlan,
 )
+from service.access import OPERATIONAL_TASKS, ClinicalCommand, is_clinical, require_clinical
 
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["journey commands"])
 
@@ -42,6 +47,7 @@ async def record_assessment(
     journey_id: str, body: AssessmentRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Record an ASAM assessment; the answer carries the recommendation and its rationale."""
+    require_clinical(audit.staff.role, ClinicalCommand.ASSESS)
     return await services.journeys.assess(
         journey_id, body.dimensions, audit.staff.staff_id, body.reassessment_id
     )
@@ -63,6 +69,7 @@ async def decide(
     journey_id: str, body: DecisionRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Decide the open (or named) reassessment."""
+    require_clinical(audit.staff.role, ClinicalCommand.DECIDE)
     reassessment_id = body.reassessment_id
     if reassessment_id is None:
         active = (await services.journeys.state(journey_id)).active_reassessment
@@ -93,6 +100,7 @@ async def record_instrument(
     journey_id: str, body: InstrumentRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Score an instrument (PHQ-9, GAD-7, AUDIT, AUDIT-C, DAST-10, CIWA-Ar, COWS, PCL-5)."""
+    require_clinical(audit.staff.role, ClinicalCommand.RECORD_INSTRUMENT)
     cmd = RecordInstrument(code=body.code, answers=body.answers, recorded_by=audit.staff.staff_id)
     return await services.journeys.record_instrument(journey_id, cmd)
 
@@ -104,7 +112,12 @@ async def complete_task(
     services: Services,
     audit: Audited,
 ) -> CommandResult:
-    """Close a follow-up or outreach task."""
+    """Close a follow-up or outreach task (clinical work needs a clinical account)."""
+    if not is_clinical(audit.staff.role):
+        tasks = (await services.journeys.state(journey_id)).tasks
+        task = next((t for t in tasks if t.task_id == task_id), None)
+        if task is not None and task.kind not in OPERATIONAL_TASKS:
+            require_clinical(audit.staff.role, ClinicalCommand.COMPLETE_TASK)
     cmd = CompleteTask(task_id=task_id, completed_by=audit.staff.staff_id)
     return await services.journeys.complete_task(journey_id, cmd)
 
@@ -131,6 +144,7 @@ async def revise_plan(
     journey_id: str, body: PlanRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Write the next plan version."""
+    require_clinical(audit.staff.role, ClinicalCommand.REVISE_PLAN)
     content = to_plan_content(body)
     cmd = RevisePlan(author=audit.staff.staff_id, reason=body.reason, **dict(content))
     return await services.journeys.revise_plan(journey_id, cmd)
@@ -141,6 +155,7 @@ async def sign_plan(
     journey_id: str, body: SignatureRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Sign the current plan version; the review is complete once clinician and client signed."""
+    require_clinical(audit.staff.role, ClinicalCommand.SIGN_PLAN)
     cmd = SignPlan(version=body.version, signer=body.signer, signed_by=audit.staff.staff_id)
     return await services.journeys.sign_plan(journey_id, cmd)
 
@@ -161,5 +176,6 @@ async def discharge(
     journey_id: str, body: DischargeRequest, services: Services, audit: Audited
 ) -> CommandResult:
     """Discharge the client."""
+    require_clinical(audit.staff.role, ClinicalCommand.DISCHARGE)
     cmd = Discharge(discharged_by=audit.staff.staff_id, reason=body.reason)
     return await services.journeys.discharge(journey_id, cmd)

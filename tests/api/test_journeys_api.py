@@ -20,13 +20,19 @@ async def _create(api: ApiStack, journey_id: str, as_staff: str = "th-chen") -> 
     assert created.json() == {"journey_id": journey_id}
 
 
+async def _physician_accepts(api: ApiStack, journey_id: str) -> Any:
+    """Withdrawal management is decided by a physician or a nurse (decision authority)."""
+    async with api.client("dr-ames") as http:
+        return await http.post(f"/journeys/{journey_id}/decisions", json={"accept": True})
+
+
 async def test_a_journey_through_the_api(api: ApiStack) -> None:
     await _create(api, "J-API-1")
     async with api.client("th-chen") as http:
         assessed = await http.post("/journeys/J-API-1/assessments", json={"dimensions": RATINGS})
         assert assessed.status_code == 200, assessed.text
         assert assessed.json()["recommendation"]["loc_code"] == "3.7-WM"
-        decided = await http.post("/journeys/J-API-1/decisions", json={"accept": True})
+        decided = await _physician_accepts(api, "J-API-1")
         assert decided.json()["phase"] == "withdrawal_management"
         event = await http.post("/journeys/J-API-1/events", json={"kind": "crisis"})
         assert event.json()["reassessment_id"]
@@ -93,7 +99,7 @@ async def test_feed_pages_with_a_cursor_and_acknowledges(api: ApiStack) -> None:
     await _create(api, "J-API-FEED")
     async with api.client("th-chen") as http:
         await http.post("/journeys/J-API-FEED/assessments", json={"dimensions": RATINGS})
-        await http.post("/journeys/J-API-FEED/decisions", json={"accept": True})
+        await _physician_accepts(api, "J-API-FEED")
         first = (await http.get("/feed", params={"limit": 2})).json()
         assert len(first["items"]) == 2
         assert first["next_cursor"] == first["items"][-1]["id"]
@@ -203,7 +209,7 @@ async def test_instruments_fire_triggers_and_tasks_complete(api: ApiStack) -> No
     await _create(api, "J-API-INSTR")
     async with api.client("th-chen") as http:
         await http.post("/journeys/J-API-INSTR/assessments", json={"dimensions": RATINGS})
-        await http.post("/journeys/J-API-INSTR/decisions", json={"accept": True})
+        await _physician_accepts(api, "J-API-INSTR")
         answers = [0, 0, 0, 0, 0, 0, 0, 0, 2]
         scored = await http.post(
             "/journeys/J-API-INSTR/instruments", json={"code": "PHQ-9", "answers": answers}

@@ -22,7 +22,7 @@ from models.commands import (
     RequestReassessment,
     StartJourney,
 )
-from models.journey import Priority
+from models.journey import Phase, Priority
 from models.policy import ClinicalEventKind
 from readmodel.access import StaffRole
 from service.days import Due
@@ -43,12 +43,14 @@ FLAGS = [
 
 @dataclass
 class Site:
-    """A served dashboard with one clinician's token and the services behind it."""
+    """A served dashboard with a therapist's token (and a physician's) and its services."""
 
     url: str
     token: str
     services: ApiServices
     app: FastAPI
+    # Withdrawal management is decided by a physician or a nurse (decision authority).
+    physician_token: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +60,10 @@ async def site(
     """The app served by uvicorn on 127.0.0.1 with a worker."""
     async with api_services(dev_env, tmp_path_factory.mktemp("ui")) as services:
         token = await services.access.add_staff("th-chen", StaffRole.CLINICIAN)
+        physician = await services.access.add_staff("dr-ames", StaffRole.CLINICIAN)
         app = create_app(services)
         async with served(app) as base:
-            yield Site(base, token, services, app)
+            yield Site(base, token, services, app, physician)
 
 
 async def _start_journey(site: Site, journey_id: str) -> None:
@@ -93,7 +96,7 @@ async def _seed_board(site: Site) -> None:
     assert result.reassessment_id is not None
     await journeys.decide(
         "J-UI-WM",
-        DecideTransition(reassessment_id=result.reassessment_id, decided_by="th-chen", accept=True),
+        DecideTransition(reassessment_id=result.reassessment_id, decided_by="dr-ames", accept=True),
     )
 
 
@@ -130,13 +133,13 @@ async def _crisis_is_under_its_day_on_the_board(page: Page, site: Site) -> None:
             await expect(page.get_by_text(f"days in {zone.key}")).to_be_visible()
 
 
-async def _login(page: Page, site: Site) -> None:
+async def _login(page: Page, site: Site, token: str | None = None) -> None:
     await page.goto(f"{site.url}/")
     await expect(page).to_have_url(f"{site.url}/login")
     await page.fill("input[name=token]", "wrong")
     await page.click("button[type=submit]")
     await expect(page.get_by_role("alert")).to_contain_text("not valid")
-    await page.fill("input[name=token]", site.token)
+    await page.fill("input[name=token]", token or site.token)
     await page.click("button[type=submit]")
     await expect(page).to_have_url(f"{site.url}/")
 
@@ -148,7 +151,7 @@ async def test_staff_follow_and_change_a_journey_in_the_browser(site: Site) -> N
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = await browser.new_page(viewport={"width": 1366, "height": 900})
-        await _login(page, site)
+        await _login(page, site, site.physician_token)  # the decision enters withdrawal care
         await expect(page.get_by_role("heading", name="Board")).to_be_visible()
         await expect(page.get_by_role("link", name="J-UI-1").first).to_be_visible()
         await _crisis_is_under_its_day_on_the_board(page, site)
@@ -286,3 +289,83 @@ async def test_feed_updates_live_without_a_reload(site: Site) -> None:
         assert await page.evaluate("() => window.__loaded") == marker
         await page.screenshot(path=str(ARTIFACTS / "feed.png"), full_page=True)
         await browser.close()
+
+
+async def _assessed_for_withdrawal(site: Site, journey_id: str) -> str:
+    """A journey whose open reassessment recommends 3.7-WM; returns the reassessment id."""
+    await _start_journey(site, journey_id)
+    result = await site.services.journeys.record_assessment(
+        journey_id,
+        RecordAssessment(assessment_id=f"{journey_id}.A1", kind=AssessmentKind.COMPREHENSIVE,
+                         dimensions=ratings(d1=3, d2=2), assessed_by="th-chen"),
+    )  # fmt: skip
+    assert result.recommendation is not None
+    assert result.recommendation.loc_code == "3.7-WM"
+    assert result.reassessment_id is not None
+    return result.reassessment_id
+
+
+async def _forge_decision(page: Page, site: Site, journey_id: str, reassessment_id: str) -> int:
+    """Post the decision form by hand (as a tampered page would); the answer's status."""
+    script = """([action, rid]) => {
+        const form = document.createElement('form');
+        form.method = 'post';
+        form.action = action;
+        for (const [name, value] of [['reassessment_id', rid], ['choice', 'accept']]) {
+            const input = document.createElement('input');
+            input.type = 'hidden'; input.name = name; input.value = value;
+            form.appendChild(input);
+        }
+        document.body.appendChild(form);
+        form.submit();
+    }"""
+    action = f"{site.url}/ui/journeys/{journey_id}/decide"
+    async with page.expect_navigation() as navigation:
+        await page.evaluate(script, [action, reassessment_id])
+    response = await navigation.value
+    assert response is not None
+    return response.status
+
+
+async def test_clinical_forms_are_offered_and_taken_only_from_who_may_send_them(
+    site: Site,
+) -> None:
+    journey = "J-UI-AUTH"
+    rid = await _assessed_for_withdrawal(site, journey)
+    ops_token = await site.services.access.add_staff("ops-auth", StaffRole.OPERATIONS)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        # Operations: the journey is visible, its clinical forms are not; a forged post is 403.
+        await _login(page, site, ops_token)
+        await page.goto(f"{site.url}/ui/journeys/{journey}")
+        await expect(page.get_by_test_id("recommendation")).to_contain_text("3.7-WM")
+        for form in ("Decide", "Record instrument", "Record assessment"):
+            await expect(page.get_by_role("form", name=form)).to_have_count(0)
+        await expect(page.get_by_role("button", name="Discharge")).to_have_count(0)
+        await expect(page.get_by_test_id("clinical-only")).to_be_visible()
+        await expect(page.get_by_role("button", name="Report")).to_be_visible()
+        assert await _forge_decision(page, site, journey, rid) == 403
+        await expect(page.get_by_role("alert")).to_contain_text(
+            "operations accounts may not decide a placement"
+        )
+        await page.context.clear_cookies()
+        # A therapist decides placements, but not withdrawal management: the form offers no
+        # withdrawal level, and accepting the 3.7-WM recommendation is refused by the journey.
+        await _login(page, site)
+        await page.goto(f"{site.url}/ui/journeys/{journey}")
+        decision = page.get_by_role("form", name="Decide")
+        await expect(decision.locator("select[name=loc_code]")).not_to_contain_text("WM")
+        await expect(decision.locator("select[name=phase]")).not_to_contain_text("withdrawal")
+        await decision.get_by_role("button").click()
+        await expect(page.get_by_role("alert")).to_contain_text(
+            "may not decide a withdrawal-management placement"
+        )
+        await page.screenshot(path=str(ARTIFACTS / "refused.png"), full_page=True)
+        await browser.close()
+    state = await site.services.journeys.state(journey)
+    assert (state.phase, state.active_reassessment is not None) == (Phase.INTAKE, True)
+    entries = await site.services.access.audit_log(limit=10, journey_id=journey)
+    refused = {(e.actor, e.action, e.outcome) for e in entries}
+    assert ("ops-auth", "POST /ui/journeys/decide", "clinical_role_required") in refused
+    assert ("th-chen", "POST /ui/journeys/decide", "not_authorized") in refused
