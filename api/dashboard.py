@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from starlette.datastructures import FormData
 
 from api.authority import FormRefused, forms_for
 from api.authority import install as install_refusals
@@ -19,7 +20,9 @@ from api.deps import SESSION_COOKIE, Services, can_see_journey
 from api.routers.board import work_queue
 from api.schemas import Board
 from api.services import ApiServices
+from clinical import dispositions
 from delivery.store import UnknownTargetError
+from models.clinical import Substance
 from models.commands import (
     CommandResult,
     DecideTransition,
@@ -28,6 +31,7 @@ from models.commands import (
     RecordInstrument,
     ReportEvent,
     RequestReassessment,
+    WorkDisposition,
 )
 from models.delivery import DeliveryStatus
 from models.errors import RejectionCode
@@ -209,6 +213,7 @@ async def _act(
     journey_id: str,
     action: str,
     run: Callable[[], Awaitable[CommandResult]],
+    detail: str | None = None,
     needs: ClinicalCommand | None = None,
 ) -> Response:
     """Run a command for a form and come back to the journey with what happened.
@@ -225,18 +230,19 @@ async def _act(
             require_clinical(staff.role, needs)
         result = await run()
     except AccessDeniedError as exc:
-        await services.access.record(staff.staff_id, action, journey_id, exc.code.value)
+        await services.access.record(staff.staff_id, action, journey_id, exc.code.value, detail)
         raise FormRefused(staff, journey_id, exc.message) from None
     except CommandRejectedError as exc:
         if exc.code is RejectionCode.NOT_AUTHORIZED:
-            await services.access.record(staff.staff_id, action, journey_id, exc.code.value)
+            outcome = exc.code.value
+            await services.access.record(staff.staff_id, action, journey_id, outcome, detail)
             raise FormRefused(staff, journey_id, exc.message) from None
-        await services.access.record(staff.staff_id, action, journey_id, "rejected")
+        await services.access.record(staff.staff_id, action, journey_id, "rejected", detail)
         return RedirectResponse(f"{where}?error=" + quote(f"Refused: {exc.message}"), 303)
     except (JourneyError, ValueError) as exc:
-        await services.access.record(staff.staff_id, action, journey_id, "invalid")
+        await services.access.record(staff.staff_id, action, journey_id, "invalid", detail)
         return RedirectResponse(f"{where}?error=" + quote(str(exc).splitlines()[0]), 303)
-    await services.access.record(staff.staff_id, action, journey_id, "ok")
+    await services.access.record(staff.staff_id, action, journey_id, "ok", detail)
     message = result.message[:1].upper() + result.message[1:]
     return RedirectResponse(f"{where}?message=" + quote(message), 303)
 
@@ -251,7 +257,10 @@ async def assess_form(
     async def run() -> CommandResult:
         state = await services.journeys.state(journey_id)
         ratings = {code: int(str(form.get(code, "0"))) for code in state.policy.dimensions}
-        return await services.journeys.assess(journey_id, ratings, staff.staff_id, state=state)
+        substances = [Substance(str(v)) for v in form.getlist("substance")]
+        return await services.journeys.assess(
+            journey_id, ratings, staff.staff_id, state=state, substances=substances
+        )
 
     return await _act(
         services, staff, journey_id, "POST /ui/journeys/assess", run, needs=ClinicalCommand.ASSESS
@@ -368,12 +377,38 @@ async def discharge_form(
     journey_id: str,
     services: Services,
     staff: PageStaff,
-    reason: Annotated[DischargeReason, Form()],
+    request: Request,
 ) -> Response:
-    """Discharge the client."""
-    cmd = Discharge(discharged_by=staff.staff_id, reason=reason)
+    """Discharge the client; each open urgent item comes with its disposition."""
+    form = await request.form()
+    action = "POST /ui/journeys/discharge"
+    try:
+        cmd = Discharge(
+            discharged_by=staff.staff_id,
+            reason=DischargeReason(str(form.get("reason", ""))),
+            dispositions=_dispositions(form),
+        )
+    except ValueError as exc:
+        await services.access.record(staff.staff_id, action, journey_id, "invalid")
+        first = str(exc).splitlines()[0]
+        return RedirectResponse(f"/ui/journeys/{quote(journey_id)}?error=" + quote(first), 303)
     return await _act(
-        services, staff, journey_id, "POST /ui/journeys/discharge",
-        lambda: services.journeys.discharge(journey_id, cmd),
+        services, staff, journey_id, action,
+        lambda: services.journeys.discharge(journey_id, cmd), dispositions.describe(cmd),
         needs=ClinicalCommand.DISCHARGE,
     )  # fmt: skip
+
+
+def _dispositions(form: FormData) -> list[WorkDisposition]:
+    """``dispose:ITEM`` is a member id to hand to, or ``close`` with ``reason:ITEM``."""
+    out = []
+    for key, value in form.multi_items():
+        if not key.startswith("dispose:") or not str(value):
+            continue
+        item = key.removeprefix("dispose:")
+        if str(value) == "close":
+            reason = str(form.get(f"reason:{item}", "")).strip()
+            out.append(WorkDisposition(item_id=item, close_reason=reason or None))
+        else:
+            out.append(WorkDisposition(item_id=item, hand_to=str(value)))
+    return out

@@ -56,6 +56,8 @@ class Audit:
     action: str
     journey_id: str | None
     outcome: str = "ok"
+    # What the audit log must keep beyond the action (e.g. dispositions at discharge).
+    detail: str | None = None
 
 
 async def require_admin(staff: Staff) -> StaffAccount:
@@ -100,7 +102,9 @@ async def audited(request: Request, services: Services, staff: Staff) -> AsyncIt
         entry.outcome = type(exc).__name__[:32]
         raise
     finally:
-        await services.access.record(staff.staff_id, action, entry.journey_id, entry.outcome)
+        await services.access.record(
+            staff.staff_id, action, entry.journey_id, entry.outcome, entry.detail
+        )
 
 
 Audited = Annotated[Audit, Depends(audited)]

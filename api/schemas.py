@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.base import JourneyId, LocCode, OpaqueId, ShortText
 from models.care import CareTeam, Role
-from models.clinical import DimensionRating
+from models.clinical import DimensionRating, Substance
+from models.commands import WorkDisposition
 from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import GoalStatus, PlanContent, RecoverySupport, Signer
@@ -101,6 +102,8 @@ class AssessmentRequest(Body):
 
     dimensions: dict[str, DimensionRating] = Field(min_length=1)
     reassessment_id: OpaqueId | None = None
+    # Substances in use, where known: they choose the withdrawal scales the policy requires.
+    substances: list[Substance] = Field(default_factory=list, max_length=len(Substance))
 
 
 class ReassessmentRequest(Body):
@@ -173,9 +176,10 @@ class CareTeamRequest(Body):
 
 
 class DischargeRequest(Body):
-    """Why the journey ends."""
+    """Why the journey ends, and what happens to open urgent work (required for each item)."""
 
     reason: DischargeReason
+    dispositions: list[WorkDisposition] = Field(default_factory=list, max_length=50)
 
 
 class JourneyDetail(BaseModel):

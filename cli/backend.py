@@ -3,7 +3,8 @@
 from typing import Any, Protocol
 
 from models.care import CareTeam
-from models.commands import CommandResult
+from models.clinical import Substance
+from models.commands import CommandResult, WorkDisposition
 from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal, RecoverySupport, Signer
@@ -23,7 +24,12 @@ class Backend(Protocol):
         ...
 
     async def assess(
-        self, journey: str, dimensions: dict[str, int], by: str, reassessment: str | None
+        self,
+        journey: str,
+        dimensions: dict[str, int],
+        by: str,
+        reassessment: str | None,
+        substances: list[Substance] | None = None,
     ) -> CommandResult:
         """Record an assessment."""
         ...
@@ -75,7 +81,13 @@ class Backend(Protocol):
         """Sign the current plan version."""
         ...
 
-    async def discharge(self, journey: str, reason: DischargeReason, by: str) -> CommandResult:
+    async def discharge(
+        self,
+        journey: str,
+        reason: DischargeReason,
+        by: str,
+        dispositions: list[WorkDisposition] | None = None,
+    ) -> CommandResult:
         """Discharge."""
         ...
 

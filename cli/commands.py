@@ -10,8 +10,8 @@ from cli import render
 from cli.context import backend, remote
 from cli.errors import describe_validation, run
 from cli.parsing import parse_ratings, parse_team
-from models.clinical import DimensionRating
-from models.commands import CommandResult
+from models.clinical import DimensionRating, Substance
+from models.commands import CommandResult, WorkDisposition
 from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal, GoalStatus, RecoverySupport, Signer
@@ -92,13 +92,20 @@ async def assess(
     ],
     by: By = None,
     reassessment: Reassessment = None,
+    substance: Annotated[
+        list[Substance] | None,
+        typer.Option(
+            help="A substance in use, where known (repeat); it chooses the withdrawal scales."
+        ),
+    ] = None,
 ) -> None:
     """Record an ASAM assessment on the open reassessment and show the recommendation."""
     # Ratings are checked before anything is contacted, so bad input names its field.
     dimensions = _checked_ratings(ratings)
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.assess(journey, dimensions, who, reassessment), journey)
+        result = await journeys.assess(journey, dimensions, who, reassessment, substance or [])
+        _report(result, journey)
 
 
 def _checked_ratings(spec: str) -> dict[str, int]:
@@ -306,8 +313,41 @@ async def discharge(
     journey: Journey,
     reason: Annotated[DischargeReason, typer.Option(help="Why the journey ends.")],
     by: By = None,
+    hand_over: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hand-over",
+            help="ITEM=MEMBER: hand open work to a care-team member; it stays open after the "
+            "journey ends (repeat).",
+        ),
+    ] = None,
+    close: Annotated[
+        list[str] | None,
+        typer.Option(help="ITEM=REASON: close open work with a reason (repeat)."),
+    ] = None,
 ) -> None:
-    """Discharge the client: the journey ends and open work is cancelled."""
+    """Discharge the client: the journey ends; routine open work is cancelled.
+
+    Open urgent work (a safety follow-up, an urgent reassessment) needs a disposition for each
+    item, --hand-over or --close; without one the journey refuses the discharge (exit 3).
+    """
+    dispositions = _dispositions(hand_over or [], close or [])
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.discharge(journey, reason, who), journey)
+        _report(await journeys.discharge(journey, reason, who, dispositions), journey)
+
+
+def _dispositions(hand_over: list[str], close: list[str]) -> list[WorkDisposition]:
+    out: list[WorkDisposition] = []
+    for option, specs, field in (("--hand-over", hand_over, "hand_to"),
+                                 ("--close", close, "close_reason")):  # fmt: skip
+        for spec in specs:
+            item, sep, value = spec.partition("=")
+            try:
+                if not sep:
+                    raise ValueError("expected ITEM=VALUE")
+                out.append(WorkDisposition.model_validate({"item_id": item, field: value}))
+            except ValueError as exc:
+                message = describe_validation(exc) if isinstance(exc, ValidationError) else exc
+                raise typer.BadParameter(f"{spec!r}: {message}", param_hint=option) from None
+    return out

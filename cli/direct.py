@@ -4,6 +4,7 @@ from typing import Any
 
 from clinical.policy_loader import load_policy
 from models.care import CareTeam
+from models.clinical import Substance
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
@@ -17,6 +18,7 @@ from models.commands import (
     RevisePlan,
     SignPlan,
     StartJourney,
+    WorkDisposition,
 )
 from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
@@ -63,10 +65,17 @@ class DirectBackend:
         return journey_id
 
     async def assess(
-        self, journey: str, dimensions: dict[str, int], by: str, reassessment: str | None
+        self,
+        journey: str,
+        dimensions: dict[str, int],
+        by: str,
+        reassessment: str | None,
+        substances: list[Substance] | None = None,
     ) -> CommandResult:
         """Comprehensive at intake, a reassessment otherwise."""
-        return await self._journeys.assess(journey, dimensions, by, reassessment)
+        return await self._journeys.assess(
+            journey, dimensions, by, reassessment, substances=substances
+        )
 
     async def decide(self, journey: str, by: str, decision: dict[str, Any]) -> CommandResult:
         """Decide the named or the open reassessment."""
@@ -128,9 +137,16 @@ class DirectBackend:
         cmd = SignPlan(version=version, signer=signer, signed_by=by)
         return await self._journeys.sign_plan(journey, cmd)
 
-    async def discharge(self, journey: str, reason: DischargeReason, by: str) -> CommandResult:
+    async def discharge(
+        self,
+        journey: str,
+        reason: DischargeReason,
+        by: str,
+        dispositions: list[WorkDisposition] | None = None,
+    ) -> CommandResult:
         """Discharge."""
-        return await self._journeys.discharge(journey, Discharge(discharged_by=by, reason=reason))
+        cmd = Discharge(discharged_by=by, reason=reason, dispositions=dispositions or [])
+        return await self._journeys.discharge(journey, cmd)
 
     async def show(self, journey: str) -> tuple[LiveJourney, Timeline | None]:
         """Live state from the workflow, timeline from the read model."""

@@ -7,7 +7,8 @@ import httpx
 from pydantic import TypeAdapter
 
 from models.care import CareTeam
-from models.commands import CommandResult
+from models.clinical import Substance
+from models.commands import CommandResult, WorkDisposition
 from models.errors import RejectionCode
 from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
@@ -63,10 +64,19 @@ class RemoteBackend:
         return str(created["journey_id"])
 
     async def assess(
-        self, journey: str, dimensions: dict[str, int], by: str, reassessment: str | None
+        self,
+        journey: str,
+        dimensions: dict[str, int],
+        by: str,
+        reassessment: str | None,
+        substances: list[Substance] | None = None,
     ) -> CommandResult:
         """POST /journeys/{id}/assessments."""
-        body = {"dimensions": dimensions, "reassessment_id": reassessment}
+        body = {
+            "dimensions": dimensions,
+            "reassessment_id": reassessment,
+            "substances": [s.value for s in substances or []],
+        }
         return await self._command("POST", f"/journeys/{journey}/assessments", body)
 
     async def decide(self, journey: str, by: str, decision: dict[str, Any]) -> CommandResult:
@@ -128,9 +138,20 @@ class RemoteBackend:
         body = {"version": version, "signer": signer.value}
         return await self._command("POST", f"/journeys/{journey}/plan/signatures", body)
 
-    async def discharge(self, journey: str, reason: DischargeReason, by: str) -> CommandResult:
+    async def discharge(
+        self,
+        journey: str,
+        reason: DischargeReason,
+        by: str,
+        dispositions: list[WorkDisposition] | None = None,
+    ) -> CommandResult:
         """POST /journeys/{id}/discharge."""
-        body = {"reason": reason.value}
+        body = {
+            "reason": reason.value,
+            "dispositions": [
+                d.model_dump(mode="json", exclude_none=True) for d in dispositions or []
+            ],
+        }
         return await self._command("POST", f"/journeys/{journey}/discharge", body)
 
     async def show(self, journey: str) -> tuple[LiveJourney, Timeline | None]:

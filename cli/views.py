@@ -65,6 +65,11 @@ def _show_live(live: LiveJourney) -> None:
                 for m in live.care_team.members
             ),
             "plan version": live.plan.version if live.plan else None,
+            "completion waits for": ", ".join(live.completion_waiting_on) or None,
+            "withdrawal checks due": ", ".join(
+                f"{rule} by {due:%Y-%m-%d %H:%M}" for rule, due in live.monitoring_due.items()
+            )
+            or None,
         },
     )
     active = live.active_reassessment

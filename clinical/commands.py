@@ -108,7 +108,11 @@ def apply_record_assessment(
         dimensions=dict(cmd.dimensions),
         assessed_by=cmd.assessed_by,
         assessed_at=now,
+        substances=list(cmd.substances),
     )
+    if cmd.substances:
+        state.substances = list(dict.fromkeys(cmd.substances))
+        monitoring.sync(state, now)
     target.recommendation = recommend(state.policy, cmd.dimensions, state.phase)
     target.status = ReassessmentStatus.ASSESSED
     event = journal.emit(
@@ -226,7 +230,7 @@ def _move(state: JourneyState, decision: Decision, now: datetime) -> None:
     journal.enter_segment(
         state, decision.phase, decision.loc_code, reason, decision.decided_by, now
     )
-    monitoring.end_schedules(state, now)
+    monitoring.level_changed(state, now)
     plan_review.on_level_entered(state, now)
     if decision.phase is Phase.AFTERCARE and previous_phase is not Phase.AFTERCARE:
         state.aftercare = AftercareState(started_at=now)

@@ -28,6 +28,17 @@ def listed(ids: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def describe(cmd: Discharge) -> str | None:
+    """The dispositions of a discharge, for the audit log (None when there are none)."""
+    parts = [
+        f"{d.item_id} handed to {d.hand_to}"
+        if d.hand_to
+        else f"{d.item_id} closed: {d.close_reason}"
+        for d in cmd.dispositions
+    ]
+    return "; ".join(parts) or None
+
+
 def check_dispositions(state: JourneyState, cmd: Discharge) -> None:
     """Every urgent open item has exactly one valid disposition; nothing else is named twice."""
     open_ids = set(journal.open_work(state))

@@ -11,8 +11,8 @@ from clinical.authority import check_authority, signature_action
 from clinical.commands import check_open
 from clinical.errors import RuleViolation
 from clinical.schedule import check_in_window_opens
-from models.clinical import ReassessmentStatus, ReassessmentTrigger
 from models.authority import ClinicalAction
+from models.clinical import ReassessmentStatus, ReassessmentTrigger
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
@@ -272,5 +272,6 @@ def finish(state: JourneyState, phase: Phase, reason: str, by: str, now: datetim
     state.next_review_due = None
     state.aftercare = None
     state.monitoring_due = {}
+    state.monitoring_since = None
     state.plan_review = None
     state.ended_at = now

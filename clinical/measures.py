@@ -77,7 +77,7 @@ def apply_record_instrument(
         f"{result.code} recorded: {result.total} ({_band(result)})",
         refs={"instrument": result.code, "total": str(result.total)},
     )
-    monitoring.recorded(state, result.code, now)
+    monitoring.recorded(state, result.code, result.total, now)
     for rule in fired_triggers(state.policy.triggers, state.loc_code, previous, result):
         _fire(state, rule, now)
     progress.scored(state, result.code, result.total, now)

@@ -12,6 +12,17 @@ from models.journey import Phase, Priority
 DimensionRating = Annotated[int, Field(ge=0, le=4)]
 
 
+class Substance(StrEnum):
+    """Substance classes recorded at assessment; they choose the withdrawal scales to run."""
+
+    ALCOHOL = "alcohol"
+    SEDATIVES = "sedatives"
+    OPIOIDS = "opioids"
+    STIMULANTS = "stimulants"
+    CANNABIS = "cannabis"
+    OTHER = "other"
+
+
 class AssessmentKind(StrEnum):
     """Comprehensive at intake, re-assessment later."""
 
@@ -27,6 +38,7 @@ class Assessment(StrictModel):
     dimensions: dict[str, DimensionRating] = Field(min_length=1)
     assessed_by: OpaqueId
     assessed_at: AwareDatetime
+    substances: list[Substance] = Field(default_factory=list, max_length=len(Substance))
 
 
 class ReassessmentTrigger(StrEnum):

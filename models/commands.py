@@ -4,7 +4,7 @@ from pydantic import AwareDatetime, Field, PositiveInt, model_validator
 
 from models.base import JourneyId, LocCode, OpaqueId, ShortText, StrictModel
 from models.care import CareTeam
-from models.clinical import AssessmentKind, DimensionRating, Recommendation
+from models.clinical import AssessmentKind, DimensionRating, Recommendation, Substance
 from models.instruments import InstrumentResult, SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import PlanContent, RecoverySupport, Signer
@@ -30,6 +30,8 @@ class RecordAssessment(StrictModel):
     dimensions: dict[str, DimensionRating] = Field(min_length=1)
     assessed_by: OpaqueId
     reassessment_id: OpaqueId | None = None
+    # Substances in use, where known: they choose the withdrawal scales the policy requires.
+    substances: list[Substance] = Field(default_factory=list, max_length=len(Substance))
 
 
 class RequestReassessment(StrictModel):

@@ -10,6 +10,7 @@ from pydantic import Field, PositiveInt, model_validator
 from models.authority import AuthorityPolicy
 from models.base import FrozenModel, LocCode, ShortText
 from models.care import Role
+from models.clinical import Substance
 from models.instruments import InstrumentRegistry
 from models.journey import EventKind, Phase, Priority
 
@@ -55,11 +56,10 @@ class PlacementRule(FrozenModel):
     rule_id: str
     match: Literal["any", "all"] = "any"
     when: list[PlacementCondition] = Field(default_factory=list)
-    phase: Phase
     requires: list[PlacementCondition] = Field(default_factory=list)
+    phase: Phase
     loc_code: LocCode | None = None
     applies_in: list[Phase] | None = None
-
     source: ShortText | None = None
     program_choice: bool = False
 
@@ -68,6 +68,7 @@ class PlacementRule(FrozenModel):
         if self.source is not None and self.program_choice:
             raise ValueError(f"{self.rule_id}: give source or program_choice, not both")
         return self
+
 
 class EventRule(FrozenModel):
     """What a reported clinical event does."""
@@ -135,11 +136,24 @@ class TriggerRule(FrozenModel):
     due_hours: PositiveInt
 
 
-class MonitoringRule(FrozenModel):
-    """A required instrument schedule at some levels of care (e.g. CIWA-Ar every 4 h).
+class MonitoringInterval(FrozenModel):
+    """How soon the next check is due after a score (the first matching entry wins)."""
 
-    The schedule starts with the first administration in the level of care, so the clinician's
-    choice of scale decides which schedule runs; a level-of-care change ends it.
+    total_at_least: int = Field(default=0, ge=0)
+    # Only during the first hours of the stay in monitored levels (e.g. the first 24 h).
+    within_hours: PositiveInt | None = None
+    every_hours: PositiveInt
+
+
+class MonitoringRule(FrozenModel):
+    """A required withdrawal scale at some levels of care (e.g. CIWA-Ar at 3.7-WM).
+
+    Under the current rules the schedule starts on entering the level: the first check is due
+    within ``first_check_hours``; after each score the next is due by ``intervals`` (first match
+    on the score and the hours since entering monitored levels), else ``every_hours``. Which
+    scales run follows the substances recorded at assessment (all of the level's scales when
+    none is recorded, or none of them matches). Journeys recorded under the old rules start the
+    schedule with the first score and end it at every level-of-care change.
     """
 
     rule_id: str
@@ -149,6 +163,27 @@ class MonitoringRule(FrozenModel):
     grace_hours: int = Field(default=1, ge=0)
     role: Role
     priority: Priority = Priority.URGENT
+    substances: list[Substance] = Field(default_factory=list)
+    first_check_hours: PositiveInt | None = None
+    intervals: list[MonitoringInterval] = Field(default_factory=list)
+
+    @property
+    def first_check(self) -> int:
+        """Hours from entering the level to the first check."""
+        return self.first_check_hours or self.every_hours
+
+    def interval_hours(self, total: int, hours_in: float) -> int:
+        """Hours until the next check after a score of ``total``, ``hours_in`` into the stay."""
+        for interval in self.intervals:
+            within = interval.within_hours is None or hours_in < interval.within_hours
+            if total >= interval.total_at_least and within:
+                return interval.every_hours
+        return self.every_hours
+
+    @property
+    def longest_hours(self) -> int:
+        """The longest time a client at this level can wait for the next check."""
+        return max([self.first_check, self.every_hours, *(i.every_hours for i in self.intervals)])
 
 
 class EscalationRung(FrozenModel):

@@ -4,7 +4,7 @@ from pydantic import AwareDatetime, Field, NonNegativeInt, model_validator
 
 from models.base import JourneyId, LocCode, OpaqueId, StrictModel
 from models.care import CareTeam
-from models.clinical import Reassessment
+from models.clinical import Reassessment, Substance
 from models.commands import StartJourney
 from models.instruments import SexAtBirth
 from models.journey import DischargeReason, JourneyEvent, LocSegment, Phase, Priority
@@ -70,6 +70,10 @@ class JourneyState(StrictModel):
     measurements: list[Measurement] = Field(default_factory=list)
     # Next due time of each running monitoring schedule, by rule id.
     monitoring_due: dict[str, AwareDatetime] = Field(default_factory=dict)
+    # Start of the current stay in monitored levels (the score-based intervals count from it).
+    monitoring_since: AwareDatetime | None = None
+    # Substances recorded at the latest assessment that named any.
+    substances: list[Substance] = Field(default_factory=list)
     plan_review: PlanReviewDue | None = None
     signed_plan_version: NonNegativeInt | None = None
     # First score of each instrument: response is measured against it.

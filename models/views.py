@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.care import CareTeam
 from models.clinical import Reassessment, ReassessmentStatus, ReassessmentTrigger
@@ -208,3 +208,7 @@ class LiveJourney(BaseModel):
     urgent: bool
     started_at: datetime
     ended_at: datetime | None
+    # Aftercare is over and completion waits for these open items (empty otherwise).
+    completion_waiting_on: list[str] = Field(default_factory=list)
+    # Withdrawal scales due, by monitoring rule id (empty outside monitored levels).
+    monitoring_due: dict[str, datetime] = Field(default_factory=dict)

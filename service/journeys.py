@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from models.clinical import AssessmentKind, ReassessmentTrigger
+from models.clinical import AssessmentKind, ReassessmentTrigger, Substance
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
@@ -112,6 +112,7 @@ class JourneyService:
         reassessment_id: str | None = None,
         *,
         state: JourneyState | None = None,
+        substances: list[Substance] | None = None,
     ) -> CommandResult:
         """Record an assessment of the named or the open reassessment.
 
@@ -128,6 +129,7 @@ class JourneyService:
             dimensions=dimensions,
             assessed_by=assessed_by,
             reassessment_id=reassessment_id,
+            substances=substances or [],
         )
         return await self.record_assessment(journey_id, cmd)
 

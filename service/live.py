@@ -1,5 +1,6 @@
 """The live view of a journey: its workflow state without the policy body."""
 
+from clinical.journal import open_work
 from models.state import JourneyState
 from models.views import LiveJourney
 
@@ -20,4 +21,8 @@ def live_view(state: JourneyState) -> LiveJourney:
         urgent=state.urgent,
         started_at=state.started_at,
         ended_at=state.ended_at,
+        completion_waiting_on=open_work(state)
+        if state.aftercare is not None and state.aftercare.completion_held
+        else [],
+        monitoring_due=state.monitoring_due,
     )

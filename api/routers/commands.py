@@ -24,6 +24,7 @@ from api.schemas import (
     to_plan_content,
     to_team,
 )
+from clinical import dispositions
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
@@ -49,7 +50,11 @@ async def record_assessment(
     """Record an ASAM assessment; the answer carries the recommendation and its rationale."""
     require_clinical(audit.staff.role, ClinicalCommand.ASSESS)
     return await services.journeys.assess(
-        journey_id, body.dimensions, audit.staff.staff_id, body.reassessment_id
+        journey_id,
+        body.dimensions,
+        audit.staff.staff_id,
+        body.reassessment_id,
+        substances=body.substances,
     )
 
 
@@ -177,5 +182,8 @@ async def discharge(
 ) -> CommandResult:
     """Discharge the client."""
     require_clinical(audit.staff.role, ClinicalCommand.DISCHARGE)
-    cmd = Discharge(discharged_by=audit.staff.staff_id, reason=body.reason)
+    cmd = Discharge(
+        discharged_by=audit.staff.staff_id, reason=body.reason, dispositions=body.dispositions
+    )
+    audit.detail = dispositions.describe(cmd)
     return await services.journeys.discharge(journey_id, cmd)
