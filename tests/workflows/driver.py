@@ -5,8 +5,15 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from models.clinical import AssessmentKind, ReassessmentTrigger
-from models.commands import CommandResult, DecideTransition, RecordAssessment, RecordCheckIn
+from models.clinical import AssessmentKind, ReassessmentTrigger, Substance
+from models.commands import (
+    CommandResult,
+    DecideTransition,
+    RecordAssessment,
+    RecordCheckIn,
+    RequestReassessment,
+)
+from models.journey import Phase
 from models.state import JourneyState
 from service.journeys import JourneyService
 from tests.builders import PHYSICIAN, PRIMARY, start_command
@@ -63,6 +70,34 @@ class JourneyDriver:
                 reassessment_id=active.reassessment_id, decided_by=self.decider, accept=True
             ),
         )
+
+    async def place(
+        self, phase: Phase, loc_code: str | None, substances: list[Substance] | None = None
+    ) -> CommandResult:
+        """Assess the open (or a newly requested) reassessment and decide ``phase``/``loc_code``.
+
+        An override with a variance reason, so the test does not depend on the placement rules.
+        """
+        state = await self.state()
+        if state.active_reassessment is None:
+            await self.service.request_reassessment(
+                self.journey_id, RequestReassessment(requested_by=self.decider, reason="review")
+            )
+        await self.service.assess(
+            self.journey_id,
+            dict.fromkeys(state.policy.dimensions, 0) | {"d1": 3},
+            self.decider,
+            substances=substances,
+        )
+        active = (await self.state()).active_reassessment
+        assert active is not None
+        return await self.service.decide(
+            self.journey_id,
+            DecideTransition(
+                reassessment_id=active.reassessment_id, decided_by=self.decider, accept=False,
+                phase=phase, loc_code=loc_code, variance_reason="clinical judgement",
+            ),
+        )  # fmt: skip
 
     async def assess_and_accept(self, **ratings: int) -> CommandResult:
         """Assess, then accept the recommendation."""

@@ -9,11 +9,9 @@ from temporalio.testing import WorkflowEnvironment
 from clinical.schedule import check_in_window_opens
 from models.commands import (
     CompleteTask,
-    DecideTransition,
     Discharge,
     RecordCheckIn,
     RecordInstrument,
-    RequestReassessment,
     WorkDisposition,
 )
 from models.errors import RejectionCode
@@ -31,25 +29,6 @@ SELF_HARM = [0, 0, 0, 0, 0, 0, 0, 0, 2]
 CIWA_SEVERE = [3, 3, 3, 2, 2, 2, 2, 1, 1, 0]  # 19
 
 
-async def _place(j: JourneyDriver, phase: Phase, loc: str | None) -> None:
-    """Assess the open (or a requested) reassessment and decide ``phase``/``loc`` as physician."""
-    state = await j.state()
-    if state.active_reassessment is None:
-        await j.service.request_reassessment(
-            j.journey_id, RequestReassessment(requested_by=PHYSICIAN, reason="review")
-        )
-    await j.assess(d1=3)
-    active = (await j.state()).active_reassessment
-    assert active is not None
-    await j.service.decide(
-        j.journey_id,
-        DecideTransition(
-            reassessment_id=active.reassessment_id, decided_by=PHYSICIAN, accept=False,
-            phase=phase, loc_code=loc, variance_reason="clinical judgement",
-        ),
-    )  # fmt: skip
-
-
 async def _record(j: JourneyDriver, code: str, answers: list[int]) -> None:
     await j.service.record_instrument(
         j.journey_id, RecordInstrument(code=code, answers=answers, recorded_by="rn-baker")
@@ -61,8 +40,8 @@ async def test_self_harm_follow_up_on_aftercare_day_269_holds_completion_until_d
 ) -> None:
     """Reproduction: PHQ-9 item 9 = 2 on aftercare day 269; the schedule ends on day 270."""
     j = await JourneyDriver.start(env, task_queue, "J-DAY-269")
-    await _place(j, Phase.TREATMENT, "1")
-    await _place(j, Phase.AFTERCARE, None)
+    await j.place(Phase.TREATMENT, "1")
+    await j.place(Phase.AFTERCARE, None)
     state = await j.state()
     assert state.aftercare is not None
     started = state.aftercare.started_at
@@ -105,7 +84,7 @@ async def test_discharge_with_open_urgent_work_needs_dispositions_and_work_outli
     env: WorkflowEnvironment, task_queue: str, queries: JourneyQueries
 ) -> None:
     j = await JourneyDriver.start(env, task_queue, "J-DISPOSE")
-    await _place(j, Phase.TREATMENT, "3.5")
+    await j.place(Phase.TREATMENT, "3.5")
     await _record(j, "PHQ-9", SELF_HARM)
     task = next(t for t in (await j.state()).tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP)
     before = (await j.state()).model_dump()
@@ -158,14 +137,14 @@ async def test_admission_to_4wm_is_watched_and_a_move_to_37wm_keeps_it(
 ) -> None:
     """Reproduction: 4-WM -> 3.7-WM after CIWA-Ar 19; nothing due, no alert 12 h later."""
     unscored = await JourneyDriver.start(env, task_queue, "J-4WM-NO-SCORE")
-    await _place(unscored, Phase.WITHDRAWAL_MANAGEMENT, "4-WM")
+    await unscored.place(Phase.WITHDRAWAL_MANAGEMENT, "4-WM")
     assert sorted((await unscored.state()).monitoring_due) == ["ciwa-inpatient", "cows-inpatient"]
 
     moved = await JourneyDriver.start(env, task_queue, "J-4WM-TO-37WM")
-    await _place(moved, Phase.WITHDRAWAL_MANAGEMENT, "4-WM")
+    await moved.place(Phase.WITHDRAWAL_MANAGEMENT, "4-WM")
     await _record(moved, "CIWA-Ar", CIWA_SEVERE)
     await _record(moved, "COWS", [0] * 11)
-    await _place(moved, Phase.WITHDRAWAL_MANAGEMENT, "3.7-WM")
+    await moved.place(Phase.WITHDRAWAL_MANAGEMENT, "3.7-WM")
     assert sorted((await moved.state()).monitoring_due) == ["ciwa-inpatient", "cows-inpatient"]
     await moved.sleep(hours=12)
 
