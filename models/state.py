@@ -127,6 +127,8 @@ class JourneySummary(StrictModel):
     next_review_due: AwareDatetime | None
     reassessment_due: AwareDatetime | None
     urgent: bool
+    # Batches recorded before this field said nothing of it: completion was never held then.
+    completion_held: bool = False
     started_at: AwareDatetime
     updated_at: AwareDatetime
     ended_at: AwareDatetime | None

@@ -31,6 +31,8 @@ class JourneyListItem(View):
     next_review_due: datetime | None
     reassessment_due: datetime | None
     urgent: bool
+    # Aftercare is over but open work holds completion until the last of it closes.
+    completion_held: bool = False
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None

@@ -27,6 +27,7 @@ def journey_row(batch: ProjectionBatch) -> Row:
         "next_review_due": s.next_review_due,
         "reassessment_due": s.reassessment_due,
         "urgent": s.urgent,
+        "completion_held": s.completion_held,
         "started_at": s.started_at,
         "updated_at": s.updated_at,
         "ended_at": s.ended_at,

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, Index, MetaData, String, TypeDecorator, false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,6 +60,8 @@ class JourneyRow(Base):
     next_review_due: Mapped[datetime | None] = mapped_column(index=True)
     reassessment_due: Mapped[datetime | None] = mapped_column(index=True)
     urgent: Mapped[bool] = mapped_column(index=True)
+    # Aftercare is over but open work holds completion (the board says so).
+    completion_held: Mapped[bool] = mapped_column(default=False, server_default=false())
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]

@@ -66,6 +66,7 @@ async def test_self_harm_follow_up_on_aftercare_day_269_holds_completion_until_d
     assert kinds["completion_held"] == 1
     assert kinds["work_overdue"] == 3  # owner, supervisor, clinical director rungs
     assert kinds["journey_completed"] == 0
+    assert timeline.summary.completion_held  # the board shows why the journey is still open
 
     await j.service.complete_task(
         j.journey_id, CompleteTask(task_id=follow_up[0].task_id, completed_by=PRIMARY)
