@@ -66,6 +66,7 @@ def _show_live(live: LiveJourney) -> None:
             ),
             "plan version": live.plan.version if live.plan else None,
             "completion waits for": ", ".join(live.completion_waiting_on) or None,
+            "urgent work (discharge needs a disposition)": ", ".join(live.urgent_work) or None,
             "withdrawal checks due": ", ".join(
                 f"{rule} by {due:%Y-%m-%d %H:%M}" for rule, due in live.monitoring_due.items()
             )

@@ -212,5 +212,7 @@ class LiveJourney(BaseModel):
     ended_at: datetime | None
     # Aftercare is over and completion waits for these open items (empty otherwise).
     completion_waiting_on: list[str] = Field(default_factory=list)
+    # Open urgent work a discharge must give a disposition for (hand over or close).
+    urgent_work: list[str] = Field(default_factory=list)
     # Withdrawal scales due, by monitoring rule id (empty outside monitored levels).
     monitoring_due: dict[str, datetime] = Field(default_factory=dict)

@@ -1,6 +1,6 @@
 """The live view of a journey: its workflow state without the policy body."""
 
-from clinical.journal import open_work
+from clinical.journal import open_work, urgent_open_work
 from models.state import JourneyState
 from models.views import LiveJourney
 
@@ -24,5 +24,6 @@ def live_view(state: JourneyState) -> LiveJourney:
         completion_waiting_on=open_work(state)
         if state.aftercare is not None and state.aftercare.completion_held
         else [],
+        urgent_work=urgent_open_work(state) if state.phase.is_open else [],
         monitoring_due=state.monitoring_due,
     )

@@ -62,8 +62,8 @@ async def test_a_journey_through_the_api(api: ApiStack) -> None:
         board = (await http.get("/board")).json()
         assert any(c["loc_code"] == "3.7-WM" for c in board["counts"])
         await _crisis_work_is_due_in_the_programs_days(api, http, detail["live"])
-        discharged = await http.post("/journeys/J-API-1/discharge", json={"reason": "transferred"})
-        assert discharged.json()["phase"] == "discharged"
+    await _discharge_with_open_urgent_work(api, "J-API-1")
+    async with api.client("th-chen") as http:
         closed = await http.post("/journeys/J-API-1/events", json={"kind": "relapse"})
         assert closed.status_code == 409
         assert closed.json()["code"] == "journey_closed"
@@ -93,6 +93,39 @@ async def _crisis_work_is_due_in_the_programs_days(
             if t["ref"] == reassessment["reassessment_id"] and t["priority"] == "urgent"
         }
         assert found == {bucket.value}, (at, bucket, work)
+
+
+async def _discharge_with_open_urgent_work(api: ApiStack, journey_id: str) -> None:
+    """The crisis left an urgent reassessment open: discharge needs its disposition."""
+    async with api.client("th-chen") as http:
+        live = (await http.get(f"/journeys/{journey_id}")).json()["live"]
+        urgent = live["urgent_work"]
+        assert urgent == [live["active_reassessment"]["reassessment_id"]]
+        path = f"/journeys/{journey_id}/discharge"
+        refused = await http.post(path, json={"reason": "transferred"})
+        assert refused.status_code == 409
+        assert refused.json()["code"] == "open_urgent_work"
+        assert urgent[0] in refused.json()["detail"]
+        bad = await http.post(
+            path,
+            json={"reason": "transferred", "dispositions": [{"item_id": urgent[0]}]},
+        )
+        assert bad.status_code == 422  # neither hand_to nor close_reason
+        stranger = [{"item_id": urgent[0], "hand_to": "not-on-team"}]
+        invalid = await http.post(path, json={"reason": "transferred", "dispositions": stranger})
+        assert invalid.status_code == 409
+        assert invalid.json()["code"] == "invalid_disposition"
+        assert (await http.get(f"/journeys/{journey_id}")).json()["live"]["phase"] != "discharged"
+        handed = [{"item_id": urgent[0], "hand_to": "dr-ames"}]
+        discharged = await http.post(path, json={"reason": "transferred", "dispositions": handed})
+        assert discharged.status_code == 200, discharged.text
+        assert discharged.json()["phase"] == "discharged"
+        timeline = (await http.get(f"/journeys/{journey_id}")).json()["timeline"]
+        assert "work_handed_over" in [e["kind"] for e in timeline["events"]]
+    async with api.client("admin-1") as http:
+        entries = (await http.get("/audit", params={"journey_id": journey_id})).json()["items"]
+    details = [e["detail"] for e in entries if e["action"].endswith("/discharge")]
+    assert f"{urgent[0]} handed to dr-ames" in details
 
 
 async def test_feed_pages_with_a_cursor_and_acknowledges(api: ApiStack) -> None:

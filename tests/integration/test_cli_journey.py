@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,10 +99,15 @@ def as_json(done: subprocess.CompletedProcess[str]) -> Any:
 
 def wait_for_phase(env: dict[str, str], journey: str, phase: str, seconds: float) -> Any:
     """Poll ``show --json`` until the journey is in ``phase`` (bounded)."""
+    return wait_for(env, journey, lambda shown: shown["state"]["phase"] == phase, seconds)
+
+
+def wait_for(env: dict[str, str], journey: str, done: Callable[[Any], bool], seconds: float) -> Any:
+    """Poll ``show --json`` until ``done`` holds for it (bounded)."""
     deadline = time.monotonic() + seconds
     while True:
         shown = as_json(journeys(env, "show", journey, "--json"))
-        if shown["state"]["phase"] == phase or time.monotonic() > deadline:
+        if done(shown) or time.monotonic() > deadline:
             return shown
         time.sleep(1)
 
@@ -124,9 +129,17 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     assessed = journeys(env, "assess", journey, "--ratings", "d1=3,d2=2,d3=1,d4=1,d5=3,d6=3",
                         "--by", "th-chen")  # fmt: skip
     assert "3.7-WM" in assessed.stdout
+    # Withdrawal management is decided by a physician or a nurse of the team (the policy's
+    # authority): the journey itself refuses anyone else, in one line with exit code 3.
+    for who, why in (("th-chen", "is a therapist"), ("ops-1", "not on this journey's care team")):
+        refused = journeys(env, "decide", journey, "--accept", "--by", who, ok=False)
+        assert refused.returncode == 3
+        assert "rejected (not_authorized): decided_by:" in refused.stderr
+        assert why in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
     assert (
         "withdrawal_management"
-        in journeys(env, "decide", journey, "--accept", "--by", "th-chen").stdout
+        in journeys(env, "decide", journey, "--accept", "--by", "dr-ames").stdout
     )
     feed = as_json(journeys(env, "feed", "dr-ames", "--json"))
     assert [n["kind"] for n in feed].count("phase_changed") == 1
@@ -139,7 +152,7 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
         env, "assess", journey, "--ratings", "d1=0,d2=0,d3=1,d4=2,d5=3,d6=3", "--by", "th-chen"
     )
     journeys(env, "decide", journey, "--phase", "treatment", "--loc", "2.1",
-             "--reason", "client works days; IOP keeps the job", "--by", "th-chen")  # fmt: skip
+             "--reason", "client works days; IOP keeps the job", "--by", "dr-ames")  # fmt: skip
     listed = as_json(journeys(env, "list", "--phase", "treatment", "--json"))
     assert [row["journey_id"] for row in listed] == [journey]
     assert [
@@ -195,6 +208,14 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     time.sleep(4)
     worker.start()
     journeys(env, "check-in", journey, "--support", "peer_support", "--by", "cm-diaz")
+    # The missed check-in's outreach is still open when the schedule ends: completion waits
+    # for it (and says so) until it is done.
+    held = wait_for(env, journey, lambda s: bool(s["state"]["completion_waiting_on"]), 90)
+    waiting = held["state"]["completion_waiting_on"]
+    assert held["state"]["phase"] == "aftercare"
+    assert "completion waits for" in journeys(env, "show", journey).stdout
+    for item in waiting:
+        journeys(env, "done", journey, item, "--by", "cm-diaz")
     shown = wait_for_phase(env, journey, "completed", seconds=90)
     assert shown["state"]["phase"] == "completed"
 
@@ -216,6 +237,39 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     assert refused.returncode == 3
     assert "journey_closed" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_discharge_with_open_urgent_work_needs_a_disposition_each(stack: dict[str, str]) -> None:
+    env = stack
+    worker = Worker(env)
+    worker.start()
+    try:
+        journey = journeys(env, "start", *TEAM, "--by", "ops-1").stdout.strip()
+        journeys(env, "assess", journey, "--ratings", "d1=0,d2=0,d3=1,d4=2,d5=3,d6=3",
+                 "--substance", "alcohol", "--by", "th-chen")  # fmt: skip
+        journeys(env, "decide", journey, "--accept", "--by", "dr-ames")
+        journeys(env, "measure", journey, "PHQ-9", "--answers", "0,0,0,0,0,0,0,0,2",
+                 "--by", "th-chen")  # fmt: skip
+        shown = as_json(journeys(env, "show", journey, "--json"))
+        (item,) = shown["state"]["urgent_work"]
+        refused = journeys(env, "discharge", journey, "--reason", "against_advice",
+                           "--by", "th-chen", ok=False)  # fmt: skip
+        assert refused.returncode == 3
+        assert "open_urgent_work" in refused.stderr
+        assert item in refused.stderr
+        malformed = journeys(env, "discharge", journey, "--reason", "against_advice",
+                             "--close", item, "--by", "th-chen", ok=False)  # fmt: skip
+        assert malformed.returncode == 2
+        assert "ITEM=VALUE" in malformed.stderr
+        journeys(env, "discharge", journey, "--reason", "against_advice",
+                 "--hand-over", f"{item}=dr-ames", "--by", "th-chen")  # fmt: skip
+        after = as_json(journeys(env, "show", journey, "--json"))
+        assert after["state"]["phase"] == "discharged"
+        task = next(t for t in after["timeline"]["tasks"] if t["task_id"] == item)
+        assert (task["status"], task["owner"]) == ("open", "dr-ames")
+        journeys(env, "done", journey, item, "--by", "dr-ames")
+    finally:
+        worker.kill()
 
 
 def _migrate_policy(env: dict[str, str], journey: str) -> None:
