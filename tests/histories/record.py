@@ -14,10 +14,17 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from models.commands import Discharge, RecordInstrument, ReportEvent
+from models.commands import (
+    CompleteTask,
+    Discharge,
+    RecordInstrument,
+    ReportEvent,
+    WorkDisposition,
+)
 from models.journey import DischargeReason
 from models.policy import ClinicalEventKind
 from models.state import JourneyState
+from models.work import TaskKind
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from runtime.search_attributes import ALL_KEYS
@@ -54,8 +61,23 @@ async def main() -> str:
                 JOURNEY, ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
             )
             await j.assess_and_accept(d5=3, d6=3)
+            # Safety work handed over at discharge keeps the run going until it is done.
+            await j.service.record_instrument(
+                JOURNEY, RecordInstrument(code="PHQ-9", answers=[0] * 8 + [1], recorded_by=PRIMARY)
+            )
+            follow_up = next(
+                t.task_id for t in (await j.state()).tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP
+            )
             await j.service.discharge(
-                JOURNEY, Discharge(discharged_by=PRIMARY, reason=DischargeReason.TRANSFERRED)
+                JOURNEY,
+                Discharge(
+                    discharged_by=PRIMARY,
+                    reason=DischargeReason.TRANSFERRED,
+                    dispositions=[WorkDisposition(item_id=follow_up, hand_to="rn-baker")],
+                ),
+            )
+            await j.service.complete_task(
+                JOURNEY, CompleteTask(task_id=follow_up, completed_by="rn-baker")
             )
             handle = env.client.get_workflow_handle(
                 journey_workflow_id(JOURNEY), result_type=JourneyState
