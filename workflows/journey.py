@@ -47,6 +47,8 @@ KEEP_WAKE_TIMER = "keep-wake-timer"
 # New runs take the current clinical rules (models.state.CURRENT_RULES); a run recorded before
 # keeps the rules version its state carries.
 CLINICAL_SAFETY_RULES = "clinical-safety-rules"
+# A policy migration accepted from now on also brings the journey the current clinical rules.
+MIGRATION_TAKES_CURRENT_RULES = "migration-takes-current-rules"
 
 
 def _rejected(violation: RuleViolation) -> ApplicationError:
@@ -310,10 +312,15 @@ class ClientJourneyWorkflow:
 
     @workflow.update
     async def migrate_policy(self, cmd: MigratePolicy) -> CommandResult:
-        """Move the journey to another policy version."""
-        return await self._command(
-            lambda now: migration.apply_migrate_policy(self._state, cmd, now)
-        )
+        """Move the journey to another policy version (and to the current clinical rules)."""
+        upgrade = workflow.patched(MIGRATION_TAKES_CURRENT_RULES)
+        return await self._command(lambda now: self._migrate(cmd, now, upgrade))
+
+    def _migrate(self, cmd: MigratePolicy, now: datetime, upgrade: bool) -> CommandResult:
+        result = migration.apply_migrate_policy(self._state, cmd, now)
+        if upgrade:
+            self._state.rules = max(self._state.rules, CURRENT_RULES)
+        return result
 
     @migrate_policy.validator
     def _check_migrate_policy(self, cmd: MigratePolicy) -> None:

@@ -307,7 +307,7 @@ def test_an_accepted_safety_change_is_recorded_in_the_event() -> None:
     assert f"1 safety change(s) accepted: {reason}" in event.summary
     assert len(event.summary) == 500
     assert event.priority is Priority.URGENT
-    assert event.refs == {"from": "default@2026.2", "to": "default@2026.2-changed",
+    assert event.refs == {"from": "default@2026.3", "to": "default@2026.3-changed",
                           "by": SUPERVISOR, "safety_changes": "1"}  # fmt: skip
     assert SUPERVISOR in event.recipients
     assert state.policy.triggers[-1].due_hours == 24
@@ -319,7 +319,7 @@ def test_a_migration_without_safety_changes_needs_no_reason_and_records_none() -
     cmd = MigratePolicy(policy=stronger, migrated_by=SUPERVISOR, reason="sooner follow-up")
     migration.apply_migrate_policy(state, cmd, T0 + H)
     (event,) = events(state, EventKind.POLICY_MIGRATED)
-    assert event.summary == "Policy default@2026.2 -> default@2026.2-changed: sooner follow-up"
+    assert event.summary == "Policy default@2026.3 -> default@2026.3-changed: sooner follow-up"
     assert event.priority is Priority.ROUTINE
     assert "safety_changes" not in event.refs
 
@@ -341,8 +341,8 @@ def test_a_journey_recorded_before_the_safety_rules_replays_its_old_migrations()
     cmd = MigratePolicy(policy=_weaker(), migrated_by=SUPERVISOR, reason="new forms")
     migration.apply_migrate_policy(state, cmd, T0 + H)
     (event,) = events(state, EventKind.POLICY_MIGRATED)
-    assert event.summary == "Policy default@2026.2 -> default@2026.2-changed: new forms"
-    assert event.refs == {"from": "default@2026.2", "to": "default@2026.2-changed",
+    assert event.summary == "Policy default@2026.3 -> default@2026.3-changed: new forms"
+    assert event.refs == {"from": "default@2026.3", "to": "default@2026.3-changed",
                           "by": SUPERVISOR}  # fmt: skip
 
 

@@ -99,4 +99,4 @@ def test_workflow_input_takes_start_or_state_not_both() -> None:
     with pytest.raises(ValidationError, match="either start or state"):
         JourneyInput()
     assert JourneyInput(start=start_command()).start is not None
-    assert policy().version == "2026.2"
+    assert policy().version == "2026.3"

@@ -20,7 +20,7 @@ from tests.workflows.driver import JourneyDriver
 def _v2() -> Policy:
     """The default policy with weekly residential reviews every 5 days and no 3.1 level."""
     data = policy().model_dump(mode="json")
-    data["version"] = "2026.3"
+    data["version"] = "2026.4"
     for level in data["levels_of_care"]:
         if level["code"] == "3.5":
             level["review_interval_days"] = 5
@@ -47,7 +47,7 @@ async def test_dry_run_then_apply_moves_only_the_chosen_journeys(
 
     before = await chosen.state()
     plan = await chosen.service.preview_migration("J-MIG-1", v2)
-    assert (plan.from_version, plan.to_version) == ("default@2026.2", "default@2026.3")
+    assert (plan.from_version, plan.to_version) == ("default@2026.3", "default@2026.4")
     assert "review interval at 3.5: 7 -> 5 days" in plan.changes
     assert "trigger added: gad7-severe" in plan.changes
     assert before.next_review_due is not None
@@ -55,7 +55,7 @@ async def test_dry_run_then_apply_moves_only_the_chosen_journeys(
     assert (await chosen.state()) == before  # the dry run changed nothing
 
     blocked = await stuck.service.preview_migration("J-MIG-3", v2)
-    assert blocked.blocked == "level of care 3.1 is not in default@2026.3"
+    assert blocked.blocked == "level of care 3.1 is not in default@2026.4"
     cmd = MigratePolicy(policy=v2, migrated_by=SUPERVISOR, reason="state rule change")
     with pytest.raises(CommandRejectedError) as err:
         await stuck.service.migrate_policy("J-MIG-3", cmd)
@@ -63,10 +63,10 @@ async def test_dry_run_then_apply_moves_only_the_chosen_journeys(
 
     await chosen.service.migrate_policy("J-MIG-1", cmd)
     after = await chosen.state()
-    assert after.policy.version == "2026.3"
+    assert after.policy.version == "2026.4"
     assert after.next_review_due == plan.next_review_due
-    assert (await left_alone.state()).policy.version == "2026.2"
-    assert (await stuck.state()).policy.version == "2026.2"
+    assert (await left_alone.state()).policy.version == "2026.3"
+    assert (await stuck.state()).policy.version == "2026.3"
 
     # The new interval is the one that now schedules the review.
     await chosen.sleep(days=5, minutes=1)
@@ -79,8 +79,8 @@ async def test_dry_run_then_apply_moves_only_the_chosen_journeys(
     assert timeline is not None
     migrated = [e for e in timeline.events if e.kind is EventKind.POLICY_MIGRATED]
     assert len(migrated) == 1
-    assert migrated[0].refs == {"from": "default@2026.2", "to": "default@2026.3", "by": SUPERVISOR}
-    assert timeline.summary.policy_version == "default@2026.3"
+    assert migrated[0].refs == {"from": "default@2026.3", "to": "default@2026.4", "by": SUPERVISOR}
+    assert timeline.summary.policy_version == "default@2026.4"
     again = await chosen.service.preview_migration("J-MIG-1", v2)
     assert again.blocked == "already on this version"
 
