@@ -18,14 +18,17 @@ from models.clinical import AssessmentKind
 from models.commands import (
     DecideTransition,
     RecordAssessment,
+    RecordInstrument,
     ReportEvent,
     RequestReassessment,
     StartJourney,
 )
 from models.journey import Phase, Priority
 from models.policy import ClinicalEventKind
+from models.work import TaskStatus
 from readmodel.access import StaffRole
 from service.days import Due
+from service.live import live_view
 from tests.builders import policy, ratings, team
 from tests.clock import midday_zone, night_pins, pinned
 from tests.delivery.rows import park_one
@@ -369,3 +372,37 @@ async def test_clinical_forms_are_offered_and_taken_only_from_who_may_send_them(
     refused = {(e.actor, e.action, e.outcome) for e in entries}
     assert ("ops-auth", "POST /ui/journeys/decide", "clinical_role_required") in refused
     assert ("th-chen", "POST /ui/journeys/decide", "not_authorized") in refused
+
+
+async def test_discharge_form_asks_a_disposition_for_each_open_urgent_item(site: Site) -> None:
+    await _start_journey(site, "J-UI-DISPOSE")
+    journeys = site.services.journeys
+    await journeys.assess("J-UI-DISPOSE", ratings(d5=3, d6=3), "th-chen")
+    active = (await journeys.state("J-UI-DISPOSE")).active_reassessment
+    assert active is not None
+    await journeys.decide(
+        "J-UI-DISPOSE",
+        DecideTransition(reassessment_id=active.reassessment_id, decided_by="dr-ames", accept=True),
+    )
+    await journeys.record_instrument(
+        "J-UI-DISPOSE", RecordInstrument(code="PHQ-9", answers=[0] * 8 + [2], recorded_by="th-chen")
+    )
+    (item,) = live_view(await journeys.state("J-UI-DISPOSE")).urgent_work
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        await _login(page, site)
+        await page.goto(f"{site.url}/ui/journeys/J-UI-DISPOSE")
+        disposition = page.locator(f"fieldset.disposition[data-item='{item}']")
+        await expect(disposition).to_contain_text(f"Open urgent work {item}")
+        # Without a disposition the journey refuses, and nothing changes.
+        await page.get_by_role("button", name="Discharge").click()
+        await expect(page.get_by_role("alert")).to_contain_text("open urgent work needs")
+        assert (await journeys.state("J-UI-DISPOSE")).phase is Phase.TREATMENT
+        await disposition.locator("select").select_option("rn-baker")
+        await page.get_by_role("button", name="Discharge").click()
+        await expect(page.get_by_test_id("phase")).to_have_text("discharged")
+        await browser.close()
+    state = await journeys.state("J-UI-DISPOSE")
+    handed = next(t for t in state.tasks if t.task_id == item)
+    assert (handed.status, handed.owner) == (TaskStatus.OPEN, "rn-baker")
