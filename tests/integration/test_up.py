@@ -41,6 +41,11 @@ def _wait_for(proc: subprocess.Popen[str], marker: str, seconds: float = 60) -> 
     raise AssertionError(f"{marker!r} not seen: {''.join(seen)[-2000:]}")
 
 
+def _token(env: dict[str, str], staff_id: str, role: str) -> str:
+    """A new staff account's token (printed once, on the last line)."""
+    return journeys(env, "staff", "add", staff_id, "--role", role).stdout.strip().splitlines()[-1]
+
+
 def _use_the_api(env: dict[str, str], api: str, journey: str) -> None:
     """The API and dashboard are served beside the worker; the CLI can work through them."""
     assert httpx.get(f"{api}/health", timeout=30).json()["status"] == "ok"
@@ -56,7 +61,17 @@ def _use_the_api(env: dict[str, str], api: str, journey: str) -> None:
         env, *remote, "assess", journey, "--ratings", "d1=3,d2=2,d3=0,d4=0,d5=0,d6=0"
     )
     assert "3.7-WM" in assessed.stdout
-    assert "withdrawal_management" in journeys(env, *remote, "decide", journey, "--accept").stdout
+    # Refused in one line with exit code 3: the journey refuses a therapist's withdrawal
+    # decision (403 not_authorized), the API an operations account (403 clinical_role_required).
+    ops = ["--api", api, "--token", _token(env, "ops-1", "operations")]
+    for who, code in ((remote, "not_authorized"), (ops, "clinical_role_required")):
+        refused = journeys(env, *who, "decide", journey, "--accept", ok=False)
+        assert refused.returncode == 3
+        assert f"({code})" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    physician = ["--api", api, "--token", _token(env, "dr-ames", "clinician")]
+    decided = journeys(env, *physician, "decide", journey, "--accept")
+    assert "withdrawal_management" in decided.stdout
     shown = json.loads(journeys(env, *remote, "show", journey, "--json").stdout)
     assert shown["state"]["loc_code"] == "3.7-WM"
     feed = json.loads(journeys(env, *remote, "feed", "th-chen", "--json").stdout)
