@@ -202,11 +202,15 @@ def _owed(state: JourneyState, rule: MonitoringRule) -> bool:
 
 
 def _after_miss(state: JourneyState, rule: MonitoringRule, now: datetime) -> int:
-    """After a missed check the next is due as the last score (or the first check) says."""
+    """After a missed check the next is due as the last score says (else ``every_hours``).
+
+    The open collection work already climbs the escalation ladder, so an unscored client does
+    not raise a new alert every first-check interval.
+    """
     if state.rules < SAFETY_RULES:
         return rule.every_hours
     since = state.monitoring_since or now
     last = _last_score(state, rule.instrument, since)
     if last is None:
-        return rule.first_check
+        return rule.every_hours
     return rule.interval_hours(last.total, (now - since).total_seconds() / 3600)
