@@ -28,6 +28,14 @@ NURSE = "rn-baker"
 SELF_HARM = [0, 0, 0, 0, 0, 0, 0, 0, 2]
 
 
+def _phase(state: JourneyState) -> Phase:
+    return state.phase
+
+
+def _status(task: Task) -> TaskStatus:
+    return task.status
+
+
 def _in_aftercare() -> tuple[JourneyState, datetime]:
     state = commands.start(start_command(), T0)
     move(state, T0, Phase.TREATMENT, "1")
@@ -86,8 +94,9 @@ def test_self_harm_follow_up_opened_on_aftercare_day_269_holds_completion() -> N
         state, CompleteTask(task_id=follow_up.task_id, completed_by=PRIMARY), done_at
     )
     run_until(state, done_at)
-    assert state.phase is Phase.COMPLETED
-    assert follow_up.status is TaskStatus.DONE
+    # Read afresh: the commands above changed both (mypy narrowed them to earlier values).
+    assert _phase(state) is Phase.COMPLETED
+    assert _status(follow_up) is TaskStatus.DONE
     assert len(events(state, EventKind.JOURNEY_COMPLETED)) == 1
 
 
@@ -246,7 +255,7 @@ def test_discharge_hands_over_and_closes_with_a_record_and_cancels_routine_work(
     episode.apply_complete_task(
         state, CompleteTask(task_id=follow_up.task_id, completed_by=NURSE), now + timedelta(6)
     )
-    assert follow_up.status is TaskStatus.DONE
+    assert _status(follow_up) is TaskStatus.DONE
     assert not [t for t in state.tasks if t.status is TaskStatus.OPEN]
 
 

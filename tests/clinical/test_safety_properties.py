@@ -120,8 +120,8 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> None:
     elif kind == "event":
         episode.apply_report_event(
             state,
-            ReportEvent(kind=op[1], reported_by=PHYSICIAN),
-            now,  # type: ignore[arg-type]
+            ReportEvent(kind=op[1], reported_by=PHYSICIAN),  # type: ignore[arg-type]
+            now,
         )
     elif kind == "complete":
         tasks = journal.open_tasks(state)
