@@ -5,8 +5,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.testing import WorkflowEnvironment
 
 from clinical.timers import next_deadline
-from models.commands import Discharge, RecordInstrument
+from models.commands import Discharge, RecordInstrument, WorkDisposition
 from models.journey import DischargeReason
+from service.live import live_view
 from tests.builders import PRIMARY
 from tests.workflows.driver import JourneyDriver
 from workflows.temporal_policy import journey_workflow_id
@@ -55,10 +56,16 @@ async def test_a_command_leaving_the_deadline_keeps_the_timer_and_a_move_restart
         EventType.EVENT_TYPE_TIMER_STARTED,
     ]  # fmt: skip
 
-    # A discharge ends the run, and the timer with it.
+    # A discharge ends the run, and the timer with it. The withdrawal checks missed by then
+    # are urgent work: the discharge closes them with a reason.
     before = len(await _events(env, "J-WAKE"))
+    closing = [
+        WorkDisposition(item_id=item, close_reason="checked by the receiving unit")
+        for item in live_view(await j.state()).urgent_work
+    ]
     await j.service.discharge(
-        "J-WAKE", Discharge(discharged_by=PRIMARY, reason=DischargeReason.TRANSFERRED)
+        "J-WAKE",
+        Discharge(discharged_by=PRIMARY, reason=DischargeReason.TRANSFERRED, dispositions=closing),
     )
     handle = env.client.get_workflow_handle(journey_workflow_id("J-WAKE"))
     await handle.result()
