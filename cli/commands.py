@@ -8,7 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from cli import render
 from cli.context import backend, remote
-from cli.errors import describe_validation, run
+from cli.errors import describe_validation, invalid, run
 from cli.parsing import parse_ratings, parse_team
 from models.clinical import DimensionRating, Substance
 from models.commands import CommandResult, WorkDisposition
@@ -113,7 +113,7 @@ def _checked_ratings(spec: str) -> dict[str, int]:
     try:
         _ratings.validate_python(ratings)
     except ValidationError as exc:
-        raise typer.BadParameter(describe_validation(exc), param_hint="--ratings") from None
+        raise invalid("--ratings", describe_validation(exc)) from None
     return ratings
 
 
@@ -132,7 +132,7 @@ async def decide(
 ) -> None:
     """Decide an assessed reassessment: accept the recommendation or override it."""
     if accept == (phase is not None):
-        raise typer.BadParameter("give either --accept or --phase (with --loc and --reason)")
+        raise invalid("--accept/--phase", "give one: --accept, or --phase with --loc and --reason")
     decision: dict[str, Any] = {
         "accept": accept,
         "phase": phase,
@@ -194,9 +194,7 @@ async def measure(
 def _parse_answers(spec: str) -> list[int]:
     parts = [p.strip() for p in spec.split(",") if p.strip()]
     if not parts or not all(p.lstrip("-").isdigit() for p in parts):
-        raise typer.BadParameter(
-            f"{spec!r}: expected integers separated by commas", param_hint="--answers"
-        )
+        raise invalid("--answers", f"{spec!r}: expected integers separated by commas")
     return [int(p) for p in parts]
 
 
@@ -267,9 +265,7 @@ async def plan(
     goals = [_parse_goal(g) for g in goal]
     unknown = set(achieved or []) - {g.goal_id for g in goals}
     if unknown:
-        raise typer.BadParameter(
-            f"{sorted(unknown)[0]!r} is not one of the --goal ids", param_hint="--achieved"
-        )
+        raise invalid("--achieved", f"{sorted(unknown)[0]!r} is not one of the --goal ids")
     goals = [
         g.model_copy(update={"status": GoalStatus.ACHIEVED}) if g.goal_id in (achieved or []) else g
         for g in goals
@@ -283,13 +279,11 @@ async def plan(
 def _parse_goal(spec: str) -> Goal:
     parts = spec.split("|", 2)
     if len(parts) != 3:
-        raise typer.BadParameter(
-            f"{spec!r}: expected ID|YYYY-MM-DD|description", param_hint="--goal"
-        )
+        raise invalid("--goal", f"{spec!r}: expected ID|YYYY-MM-DD|description")
     try:
         target = date.fromisoformat(parts[1])
     except ValueError:
-        raise typer.BadParameter(f"{parts[1]!r} is not a date", param_hint="--goal") from None
+        raise invalid("--goal", f"{parts[1]!r} is not a date") from None
     return Goal(goal_id=parts[0], target_date=target, description=parts[2])
 
 
@@ -349,5 +343,5 @@ def _dispositions(hand_over: list[str], close: list[str]) -> list[WorkDispositio
                 out.append(WorkDisposition.model_validate({"item_id": item, field: value}))
             except ValueError as exc:
                 message = describe_validation(exc) if isinstance(exc, ValidationError) else exc
-                raise typer.BadParameter(f"{spec!r}: {message}", param_hint=option) from None
+                raise invalid(option, f"{spec!r}: {message}") from None
     return out

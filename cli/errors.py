@@ -7,12 +7,14 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from temporalio.service import RPCError
 
 from clinical.policy_loader import PolicyError
+from models.errors import RejectionCode
 from service.access import AccessDeniedError
 from service.journeys import CommandRejectedError, JourneyError
 
@@ -24,11 +26,21 @@ err_console = Console(stderr=True)
 EXIT_FAILED = 1
 EXIT_REJECTED = 3
 
+# Refusals about the input itself, not the journey's state or the actor's authority: asking
+# again with other values will help, so they exit 1 (invalid value) like a value the CLI
+# rejects before sending, not 3 (refused).
+INPUT_CODES = frozenset({RejectionCode.INVALID_ANSWERS})
+
 
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     """Print ``error: message`` and return the exit to raise."""
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def invalid(option: str, message: str) -> typer.Exit:
+    """A bad option value: ``error: --option: message`` and exit 1 (not click's usage box)."""
+    return fail(f"{option}: {message}")
 
 
 def describe_validation(exc: ValidationError) -> str:
@@ -45,8 +57,12 @@ def run(coro_fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return asyncio.run(coro_fn(*args, **kwargs))
+        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort):
+            # All are RuntimeErrors: without this, a deliberate exit would print "error: N".
+            raise
         except CommandRejectedError as exc:
-            raise fail(f"rejected ({exc.code}): {exc.message}", EXIT_REJECTED) from None
+            code = EXIT_FAILED if exc.code in INPUT_CODES else EXIT_REJECTED
+            raise fail(f"rejected ({exc.code}): {exc.message}", code) from None
         except AccessDeniedError as exc:
             raise fail(f"refused ({exc.code}): {exc.message}", EXIT_REJECTED) from None
         except JourneyError as exc:

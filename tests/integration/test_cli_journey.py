@@ -172,7 +172,8 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     bad = journeys(
         env, "measure", journey, "PHQ-9", "--answers", "0,1", "--by", "th-chen", ok=False
     )
-    assert bad.returncode == 3
+    # Wrong answers are an invalid value (exit 1), not a refusal of the journey's state (3).
+    assert bad.returncode == 1
     assert "invalid_answers" in bad.stderr
     planned = journeys(env, "plan", journey, "--goal", "g1|2027-06-01|keep working days",
                        "--goal", "g2|2027-01-01|name three triggers", "--achieved", "g2",
@@ -181,7 +182,7 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     assert "plan version: 1" in planned.stdout
     wrong = journeys(env, "plan", journey, "--goal", "g1|2027-06-01|x", "--achieved", "g9",
                      "--reason", "r", "--by", "th-chen", ok=False)  # fmt: skip
-    assert wrong.returncode == 2
+    assert wrong.returncode == 1
     assert "'g9' is not one of the --goal ids" in wrong.stderr
     journeys(env, "sign", journey, "--version", "1", "--signer", "clinician", "--by", "th-chen")
     signed = journeys(
@@ -259,7 +260,7 @@ def test_discharge_with_open_urgent_work_needs_a_disposition_each(stack: dict[st
         assert item in refused.stderr
         malformed = journeys(env, "discharge", journey, "--reason", "against_advice",
                              "--close", item, "--by", "th-chen", ok=False)  # fmt: skip
-        assert malformed.returncode == 2
+        assert malformed.returncode == 1
         assert "ITEM=VALUE" in malformed.stderr
         journeys(env, "discharge", journey, "--reason", "against_advice",
                  "--hand-over", f"{item}=dr-ames", "--by", "th-chen")  # fmt: skip
@@ -300,14 +301,14 @@ def test_bad_input_gives_one_line_errors(stack: dict[str, str]) -> None:
     assert unknown.returncode == 1
     assert "not found" in unknown.stderr
     bad_role = journeys(env, "start", "--member", "x:wizard:primary", "--by", "ops", ok=False)
-    assert bad_role.returncode == 2
+    assert bad_role.returncode == 1
     assert "wizard" in bad_role.stderr
     no_primary = journeys(env, "start", "--member", "x:therapist", "--member", "y:supervisor",
                           "--by", "ops", ok=False)  # fmt: skip
     assert no_primary.returncode == 1
     assert "primary" in no_primary.stderr
     out_of_range = journeys(env, "assess", "J-NOSUCH", "--ratings", "d1=9", "--by", "x", ok=False)
-    assert out_of_range.returncode == 2
+    assert out_of_range.returncode == 1
     assert "--ratings" in out_of_range.stderr
     assert "d1: Input should be less than or equal to 4" in out_of_range.stderr
     help_text = journeys(env, "--help").stdout
