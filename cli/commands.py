@@ -32,6 +32,9 @@ Members = Annotated[
     typer.Option("--member", help="Care-team member as ID:ROLE, or ID:ROLE:primary (repeat)."),
 ]
 Reassessment = Annotated[str | None, typer.Option(help="Reassessment id (default: the open one).")]
+AsJson = Annotated[
+    bool, typer.Option("--json", help="Print what the command did as JSON (for scripts).")
+]
 
 
 def actor(by: str | None) -> str:
@@ -43,7 +46,11 @@ def actor(by: str | None) -> str:
     raise typer.BadParameter("required without --api", param_hint="--by")
 
 
-def _report(result: CommandResult, journey_id: str) -> None:
+def _report(result: CommandResult, journey_id: str, as_json: bool = False) -> None:
+    if as_json:
+        # The whole result, so a script need not read the recommendation back through show.
+        render.print_json(result)
+        return
     render.console.print(f"[green]{result.message}[/green] ({journey_id}, event {result.seq})")
     if result.recommendation is not None:
         rec = result.recommendation
@@ -74,13 +81,17 @@ async def start(
         SexAtBirth,
         typer.Option(help="Where known: sex-specific screening cut-offs (AUDIT-C) use it."),
     ] = SexAtBirth.UNKNOWN,
+    as_json: AsJson = False,
 ) -> None:
     """Open a journey in intake with its care team; prints the new journey id."""
     care_team = parse_team(member)
     who = actor(by)
     async with backend(get_settings()) as journeys:
         created = await journeys.start(care_team, journey_id or new_journey_id(), who, sex_at_birth)
-    render.console.print(created, highlight=False)
+    if as_json:
+        render.print_json({"journey_id": created})
+    else:
+        render.console.print(created, highlight=False)
 
 
 @app.command()
@@ -98,6 +109,7 @@ async def assess(
             help="A substance in use, where known (repeat); it chooses the withdrawal scales."
         ),
     ] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Record an ASAM assessment on the open reassessment and show the recommendation."""
     # Ratings are checked before anything is contacted, so bad input names its field.
@@ -105,7 +117,7 @@ async def assess(
     who = actor(by)
     async with backend(get_settings()) as journeys:
         result = await journeys.assess(journey, dimensions, who, reassessment, substance or [])
-        _report(result, journey)
+        _report(result, journey, as_json)
 
 
 def _checked_ratings(spec: str) -> dict[str, int]:
@@ -129,6 +141,7 @@ async def decide(
         str | None, typer.Option(help="Variance reason, required for an override.")
     ] = None,
     reassessment: Reassessment = None,
+    as_json: AsJson = False,
 ) -> None:
     """Decide an assessed reassessment: accept the recommendation or override it."""
     if accept == (phase is not None):
@@ -143,7 +156,7 @@ async def decide(
         decision["reassessment_id"] = reassessment
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.decide(journey, who, decision), journey)
+        _report(await journeys.decide(journey, who, decision), journey, as_json)
 
 
 @app.command()
@@ -153,12 +166,13 @@ async def reassess(
     reason: Annotated[str, typer.Option(help="Why the reassessment is needed.")],
     by: By = None,
     urgent: Annotated[bool, typer.Option(help="Mark it urgent.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Ask for a reassessment now."""
     priority = Priority.URGENT if urgent else Priority.ROUTINE
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.reassess(journey, who, reason, priority), journey)
+        _report(await journeys.reassess(journey, who, reason, priority), journey, as_json)
 
 
 @app.command()
@@ -167,11 +181,12 @@ async def event(
     journey: Journey,
     kind: Annotated[ClinicalEventKind, typer.Argument(help="What happened.")],
     by: By = None,
+    as_json: AsJson = False,
 ) -> None:
     """Report a clinical event (relapse, positive screen, missed session, crisis...)."""
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.event(journey, kind, who), journey)
+        _report(await journeys.event(journey, kind, who), journey, as_json)
 
 
 @app.command()
@@ -183,12 +198,13 @@ async def measure(
     ],
     answers: Annotated[str, typer.Option(help="Item answers in order, e.g. 0,1,2,0,1,0,0,1,0.")],
     by: By = None,
+    as_json: AsJson = False,
 ) -> None:
     """Score an instrument; totals, bands and flags are computed and triggers fire."""
     values = _parse_answers(answers)
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.measure(journey, code, values, who), journey)
+        _report(await journeys.measure(journey, code, values, who), journey, as_json)
 
 
 def _parse_answers(spec: str) -> list[int]:
@@ -204,11 +220,12 @@ async def done(
     journey: Journey,
     task_id: Annotated[str, typer.Argument(help="Task id from journeys show.")],
     by: By = None,
+    as_json: AsJson = False,
 ) -> None:
     """Close a follow-up or outreach task."""
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.complete_task(journey, task_id, who), journey)
+        _report(await journeys.complete_task(journey, task_id, who), journey, as_json)
 
 
 @app.command("check-in")
@@ -223,11 +240,12 @@ async def check_in(
         bool, typer.Option("--use", help="Substance use reported: counts as a relapse.")
     ] = False,
     by: By = None,
+    as_json: AsJson = False,
 ) -> None:
     """Record an aftercare check-in, with the recovery supports used and any use."""
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.check_in(journey, who, support or [], use), journey)
+        _report(await journeys.check_in(journey, who, support or [], use), journey, as_json)
 
 
 @app.command()
@@ -237,12 +255,13 @@ async def team(
     member: Members,
     reason: Annotated[str, typer.Option(help="Why the team changes.")],
     by: By = None,
+    as_json: AsJson = False,
 ) -> None:
     """Replace the care team (open work of departed members is handed over)."""
     care_team = parse_team(member)
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.team(journey, care_team, who, reason), journey)
+        _report(await journeys.team(journey, care_team, who, reason), journey, as_json)
 
 
 @app.command()
@@ -260,6 +279,7 @@ async def plan(
         typer.Option("--recovery-support", help="A recovery support planned for (repeat)."),
     ] = None,
     by: By = None,
+    as_json: AsJson = False,
 ) -> None:
     """Write a new treatment plan version with its goals (and which are achieved)."""
     goals = [_parse_goal(g) for g in goal]
@@ -273,7 +293,7 @@ async def plan(
     who = actor(by)
     async with backend(get_settings()) as journeys:
         result = await journeys.plan(journey, goals, who, reason, recovery_support or [])
-        _report(result, journey)
+        _report(result, journey, as_json)
 
 
 def _parse_goal(spec: str) -> Goal:
@@ -294,11 +314,12 @@ async def sign(
     version: Annotated[int, typer.Option(min=1, help="The plan version being signed.")],
     signer: Annotated[Signer, typer.Option(help="clinician, or client (recorded by staff).")],
     by: By = None,
+    as_json: AsJson = False,
 ) -> None:
     """Sign the current plan version; the review completes with both signatures."""
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.sign(journey, version, signer, who), journey)
+        _report(await journeys.sign(journey, version, signer, who), journey, as_json)
 
 
 @app.command()
@@ -319,6 +340,7 @@ async def discharge(
         list[str] | None,
         typer.Option(help="ITEM=REASON: close open work with a reason (repeat)."),
     ] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Discharge the client: the journey ends; routine open work is cancelled.
 
@@ -328,7 +350,7 @@ async def discharge(
     dispositions = _dispositions(hand_over or [], close or [])
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        _report(await journeys.discharge(journey, reason, who, dispositions), journey)
+        _report(await journeys.discharge(journey, reason, who, dispositions), journey, as_json)
 
 
 def _dispositions(hand_over: list[str], close: list[str]) -> list[WorkDisposition]:

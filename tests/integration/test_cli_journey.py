@@ -245,12 +245,25 @@ def test_discharge_with_open_urgent_work_needs_a_disposition_each(stack: dict[st
     worker = Worker(env)
     worker.start()
     try:
-        journey = journeys(env, "start", *TEAM, "--by", "ops-1").stdout.strip()
-        journeys(env, "assess", journey, "--ratings", "d1=0,d2=0,d3=1,d4=2,d5=3,d6=3",
-                 "--substance", "alcohol", "--by", "th-chen")  # fmt: skip
-        journeys(env, "decide", journey, "--accept", "--by", "dr-ames")
-        journeys(env, "measure", journey, "PHQ-9", "--answers", "0,0,0,0,0,0,0,0,2",
-                 "--by", "th-chen")  # fmt: skip
+        # Every command that changes the journey prints what it did with --json.
+        journey = as_json(journeys(env, "start", *TEAM, "--by", "ops-1", "--json"))["journey_id"]
+        assessed = as_json(journeys(env, "assess", journey, "--ratings",
+                                    "d1=0,d2=0,d3=1,d4=2,d5=3,d6=3", "--substance", "alcohol",
+                                    "--by", "th-chen", "--json"))  # fmt: skip
+        assert assessed["recommendation"]["rationale"]
+        decided = as_json(journeys(env, "decide", journey, "--accept", "--by", "dr-ames", "--json"))
+        assert decided["phase"] == assessed["recommendation"]["phase"]
+        assert decided["loc_code"] == assessed["recommendation"]["loc_code"]
+        measured = as_json(journeys(env, "measure", journey, "PHQ-9", "--answers",
+                                    "0,0,0,0,0,0,0,0,2", "--by", "th-chen", "--json"))  # fmt: skip
+        assert measured["instrument"]["code"] == "PHQ-9"
+        assert "self_harm_risk" in measured["instrument"]["flags"]
+        evented = as_json(journeys(env, "event", journey, "missed_session", "--by", "th-chen",
+                                   "--json"))  # fmt: skip
+        assert evented["seq"] > measured["seq"] > decided["seq"] > assessed["seq"]
+        reassessed = as_json(journeys(env, "reassess", journey, "--reason", "review",
+                                      "--by", "th-chen", "--json"))  # fmt: skip
+        assert reassessed["reassessment_id"]
         shown = as_json(journeys(env, "show", journey, "--json"))
         (item,) = shown["state"]["urgent_work"]
         refused = journeys(env, "discharge", journey, "--reason", "against_advice",
