@@ -84,12 +84,8 @@ def check_record_assessment(state: JourneyState, cmd: RecordAssessment) -> Reass
     check_open(state)
     authority.check_authority(state, cmd.assessed_by, ClinicalAction.ASSESS, "assessed_by")
     target = _find_active(state, cmd.reassessment_id)
-    expected = (
-        AssessmentKind.COMPREHENSIVE
-        if target.trigger is ReassessmentTrigger.INTAKE
-        else AssessmentKind.REASSESSMENT
-    )
-    if cmd.kind is not expected:
+    expected = _assessment_kind(target)
+    if cmd.kind is not None and cmd.kind is not expected:
         raise RuleViolation(
             RejectionCode.WRONG_ASSESSMENT_KIND, f"kind: this reassessment needs {expected}"
         )
@@ -97,14 +93,24 @@ def check_record_assessment(state: JourneyState, cmd: RecordAssessment) -> Reass
     return target
 
 
+def _assessment_kind(target: Reassessment) -> AssessmentKind:
+    """Comprehensive for the intake assessment, a reassessment for every later one."""
+    if target.trigger is ReassessmentTrigger.INTAKE:
+        return AssessmentKind.COMPREHENSIVE
+    return AssessmentKind.REASSESSMENT
+
+
 def apply_record_assessment(
     state: JourneyState, cmd: RecordAssessment, now: datetime
 ) -> CommandResult:
     """Attach the assessment and the policy's recommendation to the reassessment."""
     target = check_record_assessment(state, cmd)
+    # The sequence of the event this command emits: unique within the journey, and the id
+    # callers derived before the journey did (so both paths name assessments alike).
+    assessment_id = cmd.assessment_id or f"{state.journey_id}.A{state.seq + 1}"
     target.assessment = Assessment(
-        assessment_id=cmd.assessment_id,
-        kind=cmd.kind,
+        assessment_id=assessment_id,
+        kind=_assessment_kind(target),
         dimensions=dict(cmd.dimensions),
         assessed_by=cmd.assessed_by,
         assessed_at=now,

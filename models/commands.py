@@ -23,10 +23,15 @@ class StartJourney(StrictModel):
 
 
 class RecordAssessment(StrictModel):
-    """Record an ASAM assessment on an active reassessment (the only one, if not named)."""
+    """Record an ASAM assessment on an active reassessment (the only one, if not named).
 
-    assessment_id: OpaqueId
-    kind: AssessmentKind
+    The journey decides the kind (comprehensive at intake, a reassessment otherwise) and the
+    id when they are not given; histories recorded before carry both, and a given kind that
+    does not fit the reassessment is refused.
+    """
+
+    assessment_id: OpaqueId | None = None
+    kind: AssessmentKind | None = None
     dimensions: dict[str, DimensionRating] = Field(min_length=1)
     assessed_by: OpaqueId
     reassessment_id: OpaqueId | None = None
@@ -43,9 +48,12 @@ class RequestReassessment(StrictModel):
 
 
 class DecideTransition(StrictModel):
-    """Accept the recommendation, or override it with a target and a variance reason."""
+    """Accept the recommendation, or override it with a target and a variance reason.
 
-    reassessment_id: OpaqueId
+    Without ``reassessment_id`` the decision is on the open reassessment.
+    """
+
+    reassessment_id: OpaqueId | None = None
     decided_by: OpaqueId
     accept: bool
     phase: Phase | None = None
