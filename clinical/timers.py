@@ -1,5 +1,7 @@
 """Time-driven work: scheduled reviews, overdue escalation, aftercare check-ins, completion."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from clinical import escalation, journal, monitoring, plan_review, progress
@@ -14,51 +16,61 @@ from models.work import TaskKind
 SYSTEM_ACTOR = "system"
 
 
+@dataclass(frozen=True)
+class Timer:
+    """One kind of time-driven work: when it is next due, and the work itself.
+
+    ``next_deadline`` and ``run_due_work`` read the same registry, so a new timer is added once
+    and the two can never drift apart.
+    """
+
+    next_time: Callable[[JourneyState], datetime | None]
+    due_work: Callable[[JourneyState, datetime], bool]
+    # Also after the journey ended (work handed over at discharge keeps climbing its ladder).
+    after_end: bool = False
+
+
+def _scheduled_review_at(state: JourneyState) -> datetime | None:
+    return state.next_review_due if state.active_reassessment is None else None
+
+
+def _overdue_at(state: JourneyState) -> datetime | None:
+    active = state.active_reassessment
+    if active is None or active.escalated or escalation.active(state):
+        return None  # with a ladder, the escalation timer climbs it
+    return active.due_at
+
+
+def _check_in_missed_at(state: JourneyState) -> datetime | None:
+    aftercare = state.aftercare
+    return check_in_missed_at(state.policy, aftercare) if aftercare is not None else None
+
+
+def _aftercare_end_at(state: JourneyState) -> datetime | None:
+    aftercare = state.aftercare
+    if aftercare is None or check_in_missed_at(state.policy, aftercare) is not None:
+        return None
+    if state.active_reassessment is not None:
+        return None
+    if aftercare.completion_held and journal.open_work(state):
+        return None  # while completion is held, the close of the last open item wakes it
+    return aftercare_ends(state.policy, aftercare)
+
+
 def next_deadline(state: JourneyState) -> datetime | None:
     """The earliest moment at which ``run_due_work`` has something to do."""
-    if not state.phase.is_open:
-        # Work handed over at discharge keeps climbing its ladder after the journey ends.
-        return escalation.next_time(state)
-    candidates: list[datetime] = []
-    active = state.active_reassessment
-    if active is None and state.next_review_due is not None:
-        candidates.append(state.next_review_due)
-    if active is not None and not active.escalated and not escalation.active(state):
-        candidates.append(active.due_at)
-    for upcoming in (monitoring.next_miss(state), plan_review.next_time(state),
-                     progress.next_time(state), escalation.next_time(state)):  # fmt: skip
-        if upcoming is not None:
-            candidates.append(upcoming)
-    if state.aftercare is not None:
-        missed_at = check_in_missed_at(state.policy, state.aftercare)
-        if missed_at is not None:
-            candidates.append(missed_at)
-        elif active is None and (
-            not state.aftercare.completion_held or not journal.open_work(state)
-        ):
-            # While completion is held, the close of the last open item wakes the journey.
-            candidates.append(aftercare_ends(state.policy, state.aftercare))
-    return min(candidates, default=None)
+    timers = TIMERS if state.phase.is_open else [t for t in TIMERS if t.after_end]
+    return min((at for t in timers if (at := t.next_time(state)) is not None), default=None)
 
 
 def run_due_work(state: JourneyState, now: datetime) -> bool:
-    """Do everything due at ``now``; True when the state changed."""
+    """Do everything due at ``now``, in the registry's order; True when the state changed."""
+    ended = not state.phase.is_open
     changed = False
-    steps = (
-        _open_scheduled_review,
-        _escalate_overdue,
-        escalation.due_work,
-        monitoring.miss_due_checks,
-        plan_review.due_work,
-        progress.due_work,
-        _miss_check_ins,
-        _complete_aftercare,
-    )
-    if not state.phase.is_open:
-        return escalation.due_work(state, now)
-    for step in steps:
-        if state.phase.is_open:
-            changed = step(state, now) or changed
+    for timer in TIMERS:
+        # Work that ends the journey stops the rest, except what outlives it.
+        if timer.after_end or (not ended and state.phase.is_open):
+            changed = timer.due_work(state, now) or changed
     return changed
 
 
@@ -162,3 +174,16 @@ def _complete_aftercare(state: JourneyState, now: datetime) -> bool:
     finish(state, Phase.COMPLETED, "aftercare schedule finished", SYSTEM_ACTOR, now)
     journal.emit(state, EventKind.JOURNEY_COMPLETED, now, "Journey completed")
     return True
+
+
+# Run order matters (it orders the events a wake-up produces): keep it when adding a timer.
+TIMERS: list[Timer] = [
+    Timer(_scheduled_review_at, _open_scheduled_review),
+    Timer(_overdue_at, _escalate_overdue),
+    Timer(escalation.next_time, escalation.due_work, after_end=True),
+    Timer(monitoring.next_miss, monitoring.miss_due_checks),
+    Timer(plan_review.next_time, plan_review.due_work),
+    Timer(progress.next_time, progress.due_work),
+    Timer(_check_in_missed_at, _miss_check_ins),
+    Timer(_aftercare_end_at, _complete_aftercare),
+]
