@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import Audited, Services
+from api.responses import JOURNEY_READ_ERRORS, error_responses
 from api.schemas import (
     CreateJourneyRequest,
     JourneyCreated,
@@ -23,7 +24,7 @@ from service.live import live_view
 router = APIRouter(prefix="/journeys", tags=["journeys"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409))
 async def create_journey(
     body: CreateJourneyRequest, services: Services, audit: Audited
 ) -> JourneyCreated:
@@ -51,7 +52,7 @@ async def create_journey(
     return JourneyCreated(journey_id=journey_id)
 
 
-@router.get("")
+@router.get("", responses=error_responses(401, 403))
 async def list_journeys(
     services: Services,
     audit: Audited,
@@ -85,14 +86,14 @@ async def list_journeys(
     return JourneyPage(items=items, limit=limit, offset=offset)
 
 
-@router.get("/{journey_id}/progress")
+@router.get("/{journey_id}/progress", responses=JOURNEY_READ_ERRORS)
 async def journey_progress(journey_id: str, services: Services, audit: Audited) -> ProgressView:
     """Milestones, goal status over time, instrument trends (response, remission), days in
     recovery, recovery supports and the open plan review, from the live journey."""
     return await services.journeys.progress(journey_id)
 
 
-@router.get("/{journey_id}")
+@router.get("/{journey_id}", responses=JOURNEY_READ_ERRORS)
 async def journey_detail(journey_id: str, services: Services, audit: Audited) -> JourneyDetail:
     """Live state from the workflow query and the timeline from the read model."""
     state = await services.journeys.state(journey_id)
