@@ -15,8 +15,7 @@ from activities.readmodel import ReadModelActivities
 from delivery.activities import DeliveryActivities
 from delivery.dispatcher import Dispatcher
 from delivery.workflow import DeliveryWorkflow
-from readmodel.db import create_engine, sessionmaker
-from readmodel.migrate import migrate
+from readmodel.migrate import open_read_model
 from runtime.client import connect
 from runtime.log import configure_logging
 from runtime.settings import Settings, get_settings
@@ -57,12 +56,11 @@ def create_worker(
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Migrate the read model, connect, and run the worker until ``stop`` is set."""
-    database_url = settings.effective_database_url
-    await migrate(database_url)
-    engine = create_engine(database_url)
-    client = await connect(settings)
-    sessions = sessionmaker(engine)
-    async with httpx.AsyncClient(timeout=settings.delivery_timeout_s) as http:
+    async with (
+        open_read_model(settings.effective_database_url) as sessions,
+        httpx.AsyncClient(timeout=settings.delivery_timeout_s) as http,
+    ):
+        client = await connect(settings)
         worker = create_worker(client, settings.task_queue, sessions, settings=settings, http=http)
         dispatcher = Dispatcher(client, sessions, settings.task_queue, settings)
         log.info("worker.started", task_queue=settings.task_queue)
@@ -70,7 +68,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             dispatching = asyncio.create_task(dispatcher.run(stop))
             await stop.wait()
             await dispatching
-    await engine.dispose()
     log.info("worker.stopped")
 
 

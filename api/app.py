@@ -12,8 +12,7 @@ from api.services import ApiServices
 from clinical.policy_loader import load_policy
 from delivery.store import DeliveryStore
 from readmodel.access import AccessRepository
-from readmodel.db import create_engine, sessionmaker
-from readmodel.migrate import migrate
+from readmodel.migrate import open_read_model
 from readmodel.queries import JourneyQueries
 from runtime.client import connect
 from runtime.settings import Settings, get_settings
@@ -24,12 +23,8 @@ from service.journeys import JourneyService
 @asynccontextmanager
 async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
     """Connect to Temporal and the read model as the settings say."""
-    url = settings.effective_database_url
-    await migrate(url)
-    engine = create_engine(url)
-    sessions = sessionmaker(engine)
-    client = await connect(settings)
-    try:
+    async with open_read_model(settings.effective_database_url) as sessions:
+        client = await connect(settings)
         yield ApiServices(
             journeys=JourneyService(client, settings.task_queue),
             queries=JourneyQueries(sessions),
@@ -38,8 +33,6 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
             deliveries=DeliveryStore(sessions),
             calendar=ProgramCalendar(settings.program_timezone),
         )
-    finally:
-        await engine.dispose()
 
 
 def create_app(services: ApiServices | None = None) -> FastAPI:

@@ -8,8 +8,9 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import ApiServices
+from models.staff import StaffRole
 from models.views import StaffAccount
-from readmodel.access import RUNS_DELIVERIES, StaffRole
+from readmodel.access import RUNS_DELIVERIES
 from service.access import AccessDeniedError, not_on_care_team
 from service.journeys import CommandRejectedError, JourneyNotFoundError
 
@@ -62,7 +63,7 @@ class Audit:
 
 async def require_admin(staff: Staff) -> StaffAccount:
     """Only admins read the audit log and manage accounts."""
-    if StaffRole(staff.role) is not StaffRole.ADMIN:
+    if staff.role is not StaffRole.ADMIN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "admins only")
     return staff
 
@@ -72,7 +73,7 @@ Admin = Annotated[StaffAccount, Depends(require_admin)]
 
 async def require_operations(staff: Staff) -> StaffAccount:
     """Operations and admins see and replay the dead-letter list."""
-    if StaffRole(staff.role) not in RUNS_DELIVERIES:
+    if staff.role not in RUNS_DELIVERIES:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "operations and admins only")
     return staff
 

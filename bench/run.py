@@ -52,8 +52,9 @@ from models.commands import (
     StartJourney,
 )
 from models.journey import Phase
+from models.staff import StaffRole
 from models.state import JourneyState
-from readmodel.access import AccessRepository, StaffRole
+from readmodel.access import AccessRepository
 from readmodel.db import async_url, create_engine, sessionmaker
 from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries

@@ -6,7 +6,8 @@ import typer
 
 from cli import render
 from cli.errors import fail, run
-from readmodel.access import AccessRepository, StaffExistsError, StaffRole
+from models.staff import StaffRole
+from readmodel.access import AccessRepository, StaffExistsError
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from runtime.settings import get_settings

@@ -9,6 +9,7 @@ from models.care import CareTeam
 from models.clinical import Reassessment, ReassessmentStatus, ReassessmentTrigger
 from models.journey import DischargeReason, EventKind, Phase, Priority
 from models.plan import TreatmentPlan
+from models.staff import StaffRole
 from models.state import AftercareState
 from models.work import TaskKind, TaskStatus
 
@@ -174,7 +175,7 @@ class StaffAccount(View):
     """An authenticated staff member."""
 
     staff_id: str
-    role: str
+    role: StaffRole
 
 
 class AuditEntry(View):

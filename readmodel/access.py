@@ -3,24 +3,14 @@
 import hashlib
 import secrets
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.staff import StaffRole
 from models.views import AuditEntry, StaffAccount
 from readmodel.tables import AuditRow, MemberRow, StaffRow
-
-
-class StaffRole(StrEnum):
-    """Access roles (distinct from care-team roles)."""
-
-    CLINICIAN = "clinician"
-    SUPERVISOR = "supervisor"
-    OPERATIONS = "operations"
-    ADMIN = "admin"
-
 
 SEES_ALL = frozenset({StaffRole.SUPERVISOR, StaffRole.OPERATIONS, StaffRole.ADMIN})
 # Who sees and replays the dead-letter list of external deliveries.
@@ -65,14 +55,14 @@ class AccessRepository:
             row = await session.scalar(
                 select(StaffRow).where(StaffRow.token_hash == hash_token(token), StaffRow.active)
             )
-        return StaffAccount(staff_id=row.staff_id, role=row.role) if row else None
+        return StaffAccount(staff_id=row.staff_id, role=StaffRole(row.role)) if row else None
 
     async def can_see(self, staff: StaffAccount, journey_id: str) -> bool | None:
         """Operations, supervisors and admins see all; clinicians their care teams' journeys.
 
         None when the read model does not know the journey yet (the caller decides).
         """
-        if StaffRole(staff.role) in SEES_ALL:
+        if staff.role in SEES_ALL:
             return True
         query = select(MemberRow.member_id).where(MemberRow.journey_id == journey_id)
         async with self._sessions() as session:

@@ -9,9 +9,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Connection, pool, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from readmodel.db import async_url
+from readmodel.db import async_url, create_engine, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating one database.
@@ -72,3 +72,17 @@ async def _sqlite_lock(url: URL) -> AsyncIterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@asynccontextmanager
+async def open_read_model(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Migrate the read model, then hand out its sessions; the engine is closed afterwards.
+
+    The one way every process (worker, API, CLI commands) opens the read model.
+    """
+    await migrate(database_url)
+    engine = create_engine(database_url)
+    try:
+        yield sessionmaker(engine)
+    finally:
+        await engine.dispose()

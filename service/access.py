@@ -9,8 +9,8 @@ own check (clinical.authority), from its policy.
 
 from enum import StrEnum
 
+from models.staff import StaffRole
 from models.work import TaskKind
-from readmodel.access import StaffRole
 from service.journeys import JourneyError
 
 # Account roles that may take clinical acts (a clinician only on the journeys of their teams).

@@ -8,7 +8,7 @@ from api.deps import Audited, Services
 from api.schemas import Board, WorkQueue
 from api.services import ApiServices
 from models.views import TaskView
-from readmodel.access import SEES_ALL, StaffRole
+from readmodel.access import SEES_ALL
 from service.days import DayWindow, Due, due_range
 
 router = APIRouter(prefix="/board", tags=["board"])
@@ -35,6 +35,6 @@ async def work_queue(services: ApiServices, member: str | None) -> WorkQueue:
 async def board(services: Services, audit: Audited) -> Board:
     """Counts of open journeys and the work due; clinicians see their care teams' work."""
     staff = audit.staff
-    member = None if StaffRole(staff.role) in SEES_ALL else staff.staff_id
+    member = None if staff.role in SEES_ALL else staff.staff_id
     counts = await services.queries.counts_by_phase_and_loc(member=member)
     return Board(counts=counts, work=await work_queue(services, member))

@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.services import ApiServices
-from readmodel.access import StaffRole
+from models.staff import StaffRole
 from tests.stack import api_services
 
 STAFF = {

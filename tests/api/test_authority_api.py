@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
+from models.staff import StaffRole
 from models.work import TaskKind
-from readmodel.access import StaffRole
 from tests.api.conftest import TEAM, ApiStack
 
 RATINGS = {"d1": 3, "d2": 2, "d3": 1, "d4": 1, "d5": 3, "d6": 3}  # recommends 3.7-WM

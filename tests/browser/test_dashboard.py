@@ -25,8 +25,8 @@ from models.commands import (
 )
 from models.journey import Phase, Priority
 from models.policy import ClinicalEventKind
+from models.staff import StaffRole
 from models.work import TaskStatus
-from readmodel.access import StaffRole
 from service.days import Due
 from service.live import live_view
 from tests.builders import policy, ratings, team

@@ -25,7 +25,8 @@ from models.commands import DecideTransition, RecordAssessment, ReportEvent
 from models.delivery import DeliveryStatus, GenericType
 from models.journey import Priority
 from models.policy import ClinicalEventKind
-from readmodel.access import AccessRepository, StaffRole
+from models.staff import StaffRole
+from readmodel.access import AccessRepository
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from readmodel.tables import AuditRow, DeliveryRow, NotificationRow

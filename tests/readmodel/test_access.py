@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from readmodel.access import AccessRepository, StaffExistsError, StaffRole, hash_token
+from models.staff import StaffRole
+from readmodel.access import AccessRepository, StaffExistsError, hash_token
 from tests.readmodel.support import Sessions
 
 
