@@ -255,11 +255,12 @@ async def assess_form(
     form = await request.form()
 
     async def run() -> CommandResult:
-        state = await services.journeys.state(journey_id)
-        ratings = {code: int(str(form.get(code, "0"))) for code in state.policy.dimensions}
+        # Every other field is a dimension's rating (the page renders one per dimension); the
+        # journey refuses a set that does not match its policy's dimensions.
+        ratings = {k: int(str(v)) for k, v in form.multi_items() if k != "substance"}
         substances = [Substance(str(v)) for v in form.getlist("substance")]
         return await services.journeys.assess(
-            journey_id, ratings, staff.staff_id, state=state, substances=substances
+            journey_id, ratings, staff.staff_id, substances=substances
         )
 
     return await _act(

@@ -79,12 +79,7 @@ class DirectBackend:
 
     async def decide(self, journey: str, by: str, decision: dict[str, Any]) -> CommandResult:
         """Decide the named or the open reassessment."""
-        target = decision.pop("reassessment_id", None)
-        if target is None:
-            active = (await self._journeys.state(journey)).active_reassessment
-            # An unknown id makes the journey itself refuse, with its own message.
-            target = active.reassessment_id if active else f"{journey}.none"
-        cmd = DecideTransition(reassessment_id=target, decided_by=by, **decision)
+        cmd = DecideTransition(decided_by=by, **decision)
         return await self._journeys.decide(journey, cmd)
 
     async def reassess(

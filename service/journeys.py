@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
-from models.clinical import AssessmentKind, ReassessmentTrigger, Substance
+from models.clinical import Substance
 from models.commands import (
     ChangeCareTeam,
     CommandResult,
@@ -111,21 +111,14 @@ class JourneyService:
         assessed_by: str,
         reassessment_id: str | None = None,
         *,
-        state: JourneyState | None = None,
         substances: list[Substance] | None = None,
     ) -> CommandResult:
         """Record an assessment of the named or the open reassessment.
 
-        Comprehensive while the intake assessment is open, a reassessment otherwise; its id
-        follows the journey's sequence. ``state``, when the caller has just read it, saves a
-        query.
+        The journey decides its kind (comprehensive while the intake assessment is open, a
+        reassessment otherwise) and its id.
         """
-        current = state or await self.state(journey_id)
-        active = current.active_reassessment
-        intake = active is not None and active.trigger is ReassessmentTrigger.INTAKE
         cmd = RecordAssessment(
-            assessment_id=f"{journey_id}.A{current.seq + 1}",
-            kind=AssessmentKind.COMPREHENSIVE if intake else AssessmentKind.REASSESSMENT,
             dimensions=dimensions,
             assessed_by=assessed_by,
             reassessment_id=reassessment_id,

@@ -75,13 +75,8 @@ async def decide(
 ) -> CommandResult:
     """Decide the open (or named) reassessment."""
     require_clinical(audit.staff.role, ClinicalCommand.DECIDE)
-    reassessment_id = body.reassessment_id
-    if reassessment_id is None:
-        active = (await services.journeys.state(journey_id)).active_reassessment
-        # No open reassessment: the journey itself refuses the unknown id, with its reason.
-        reassessment_id = active.reassessment_id if active else f"{journey_id}.none"
     cmd = DecideTransition(
-        reassessment_id=reassessment_id,
+        reassessment_id=body.reassessment_id,
         decided_by=audit.staff.staff_id,
         accept=body.accept,
         phase=body.phase,

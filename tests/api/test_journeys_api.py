@@ -189,6 +189,36 @@ async def test_errors_name_the_field_and_change_nothing(api: ApiStack) -> None:
         assert missing_journey.status_code == 404
 
 
+async def test_deciding_with_nothing_open_says_so(api: ApiStack) -> None:
+    """The journey decides the open reassessment; with none open it answers so, in one code."""
+    await _create(api, "J-API-NONE")
+    async with api.client("th-chen") as http:
+        assessed = await http.post("/journeys/J-API-NONE/assessments", json={"dimensions": RATINGS})
+        assert assessed.status_code == 200, assessed.text
+        intake = assessed.json()["reassessment_id"]
+        decided = await _physician_accepts(api, "J-API-NONE")
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["reassessment_id"] == intake
+        before = (await http.get("/journeys/J-API-NONE")).json()["live"]
+    async with api.client("dr-ames") as http:
+        again = await http.post("/journeys/J-API-NONE/decisions", json={"accept": True})
+        assert again.status_code == 409
+        assert again.json() == {
+            "detail": "no reassessment is open",
+            "code": "no_active_reassessment",
+        }
+        assess = await http.post("/journeys/J-API-NONE/assessments", json={"dimensions": RATINGS})
+        assert assess.status_code == 409
+        assert assess.json()["code"] == "no_active_reassessment"
+        named = {"accept": True, "reassessment_id": intake}
+        closed = await http.post("/journeys/J-API-NONE/decisions", json=named)
+        assert closed.status_code == 409
+        assert closed.json()["code"] == "reassessment_closed"
+        assert (await http.get("/journeys/J-API-NONE")).json()["live"] == before
+        unknown = await http.post("/journeys/J-API-NOPE/decisions", json={"accept": True})
+        assert unknown.status_code == 404
+
+
 @pytest.mark.parametrize("path", ["/journeys", "/board", "/feed", "/journeys/J-API-ACL"])
 async def test_no_credentials_is_401(api: ApiStack, path: str) -> None:
     async with api.client(None) as http:

@@ -143,6 +143,12 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     )
     feed = as_json(journeys(env, "feed", "dr-ames", "--json"))
     assert [n["kind"] for n in feed].count("phase_changed") == 1
+    # Nothing is open now: the journey says so (it used to name a made-up "<id>.none").
+    again = journeys(env, "decide", journey, "--accept", "--by", "dr-ames", ok=False)
+    assert again.returncode == 3
+    assert again.stderr.strip().splitlines() == [
+        "error: rejected (no_active_reassessment): no reassessment is open"
+    ]
 
     # The worker dies mid-journey; a new one picks the journey up where it was.
     worker.kill()
