@@ -3,15 +3,9 @@
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from cli import render
 from cli.errors import fail, run
-from readmodel.db import create_engine
-from runtime.client import connect
 from runtime.settings import get_settings
 
 app = typer.Typer()
@@ -25,6 +19,15 @@ async def check(
     ] = False,
 ) -> None:
     """Check Temporal, the read model and (with --worker) a worker; exit 1 on any failure."""
+    # Imported here so the rest of the CLI starts without them (README: CLI start-up).
+    from sqlalchemy import text
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from readmodel.db import create_engine
+    from runtime.client import connect
+
     settings = get_settings()
     client = await connect(settings)
     await client.service_client.check_health()

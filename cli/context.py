@@ -1,18 +1,19 @@
-"""Build what a command needs from the settings and the global options (composition root)."""
+"""Build what a command needs from the settings and the global options (composition root).
+
+Temporal, SQLAlchemy and httpx are imported here, when a command asks for a backend, not when
+the CLI starts: ``--help`` and commands that stop at a bad value never load them.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cli.backend import Backend
-from cli.direct import DirectBackend
-from cli.remote import RemoteBackend
-from readmodel.db import create_engine, sessionmaker
-from readmodel.migrate import migrate
-from readmodel.queries import JourneyQueries
-from runtime.client import connect
-from runtime.settings import Settings
-from service.journeys import JourneyService
+if TYPE_CHECKING:
+    from cli.backend import Backend
+    from readmodel.queries import JourneyQueries
+    from runtime.settings import Settings
+    from service.journeys import JourneyService
 
 
 @dataclass
@@ -28,16 +29,23 @@ remote = Remote()
 
 @asynccontextmanager
 async def journey_service(
-    settings: Settings, *, lazy: bool = False
-) -> AsyncIterator[JourneyService]:
+    settings: "Settings", *, lazy: bool = False
+) -> AsyncIterator["JourneyService"]:
     """Commands and live state over a Temporal client."""
+    from runtime.client import connect
+    from service.journeys import JourneyService
+
     client = await connect(settings, lazy=lazy)
     yield JourneyService(client, settings.task_queue)
 
 
 @asynccontextmanager
-async def read_model(settings: Settings) -> AsyncIterator[JourneyQueries]:
+async def read_model(settings: "Settings") -> AsyncIterator["JourneyQueries"]:
     """Lists, timelines and feeds from the read model (migrated on first use)."""
+    from readmodel.db import create_engine, sessionmaker
+    from readmodel.migrate import migrate
+    from readmodel.queries import JourneyQueries
+
     url = settings.effective_database_url
     await migrate(url)
     engine = create_engine(url)
@@ -48,14 +56,18 @@ async def read_model(settings: Settings) -> AsyncIterator[JourneyQueries]:
 
 
 @asynccontextmanager
-async def backend(settings: Settings) -> AsyncIterator[Backend]:
+async def backend(settings: "Settings") -> AsyncIterator["Backend"]:
     """The HTTP API when ``--api`` is given, else Temporal and the read model directly."""
     if remote.url:
+        from cli.remote import RemoteBackend
+
         api = RemoteBackend(remote.url, remote.token or "")
         try:
             yield api
         finally:
             await api.close()
         return
+    from cli.direct import DirectBackend
+
     async with journey_service(settings, lazy=True) as journeys, read_model(settings) as queries:
         yield DirectBackend(settings, journeys, queries)

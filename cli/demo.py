@@ -2,7 +2,7 @@
 
 import asyncio
 import random
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress
@@ -10,7 +10,6 @@ from rich.progress import Progress
 from cli import render
 from cli.context import journey_service
 from cli.errors import run
-from clinical.policy_loader import load_policy
 from models.care import CareTeam, CareTeamMember, Role
 from models.clinical import AssessmentKind
 from models.commands import (
@@ -24,7 +23,9 @@ from models.journey import DischargeReason
 from models.policy import Policy
 from runtime.settings import get_settings
 from service.ids import new_journey_id
-from service.journeys import JourneyService
+
+if TYPE_CHECKING:
+    from service.journeys import JourneyService
 
 app = typer.Typer()
 
@@ -51,7 +52,9 @@ def demo_team(rng: random.Random) -> CareTeam:
     return CareTeam(members=members)
 
 
-async def seed_one(journeys: JourneyService, policy: Policy, stage: str, rng: random.Random) -> str:
+async def seed_one(
+    journeys: "JourneyService", policy: Policy, stage: str, rng: random.Random
+) -> str:
     """Start one journey and drive it to ``stage`` through real commands."""
     care_team = demo_team(rng)
     clinician = care_team.primary.member_id
@@ -85,7 +88,7 @@ async def seed_one(journeys: JourneyService, policy: Policy, stage: str, rng: ra
 
 
 async def _assess_and_accept(
-    journeys: JourneyService,
+    journeys: "JourneyService",
     journey_id: str,
     by: tuple[str, str],
     ratings: dict[str, int],
@@ -117,6 +120,8 @@ async def demo(
 ) -> None:
     """Seed N synthetic journeys spread over the phases (through the real workflow)."""
     settings = get_settings()
+    from clinical.policy_loader import load_policy
+
     policy = load_policy(settings.policy_path)
     rng = random.Random(seed)  # noqa: S311 - synthetic demo data, not security
     gate = asyncio.Semaphore(CONCURRENCY)

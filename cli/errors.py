@@ -11,12 +11,8 @@ import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from temporalio.service import RPCError
 
-from clinical.policy_loader import PolicyError
 from models.errors import RejectionCode
-from service.access import AccessDeniedError
-from service.journeys import CommandRejectedError, JourneyError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,25 +56,42 @@ def run(coro_fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
         except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort):
             # All are RuntimeErrors: without this, a deliberate exit would print "error: N".
             raise
-        except CommandRejectedError as exc:
-            code = EXIT_FAILED if exc.code in INPUT_CODES else EXIT_REJECTED
-            raise fail(f"rejected ({exc.code}): {exc.message}", code) from None
-        except AccessDeniedError as exc:
-            raise fail(f"refused ({exc.code}): {exc.message}", EXIT_REJECTED) from None
-        except JourneyError as exc:
-            raise fail(str(exc)) from None
-        except ValidationError as exc:
-            raise fail(describe_validation(exc)) from None
-        except PolicyError as exc:
-            raise fail(str(exc)) from None
-        except RPCError as exc:
-            raise fail(f"Temporal refused the request: {exc.message}") from None
-        except (OSError, RuntimeError) as exc:
-            raise fail(first_line(exc)) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except Exception as exc:
+            exit_ = _translate(exc)
+            if exit_ is None:
+                raise
+            raise exit_ from None
 
     return wrapper
+
+
+def _translate(exc: Exception) -> typer.Exit | None:
+    """The one-line message and exit for a known error; None for anything else."""
+    if isinstance(exc, ValidationError):
+        return fail(describe_validation(exc))
+    # Imported only now: they load Temporal, SQLAlchemy and YAML, which a command that never
+    # reaches them (--help, a bad value) should not wait for. A command that raised one of
+    # these has already imported its module, so this costs nothing then.
+    from temporalio.service import RPCError
+
+    from clinical.policy_loader import PolicyError
+    from service.access import AccessDeniedError
+    from service.journeys import CommandRejectedError, JourneyError
+
+    if isinstance(exc, CommandRejectedError):
+        code = EXIT_FAILED if exc.code in INPUT_CODES else EXIT_REJECTED
+        return fail(f"rejected ({exc.code}): {exc.message}", code)
+    if isinstance(exc, AccessDeniedError):
+        return fail(f"refused ({exc.code}): {exc.message}", EXIT_REJECTED)
+    if isinstance(exc, JourneyError | PolicyError):
+        return fail(str(exc))
+    if isinstance(exc, RPCError):
+        return fail(f"Temporal refused the request: {exc.message}")
+    if isinstance(exc, OSError | RuntimeError):
+        return fail(first_line(exc))
+    return None
 
 
 def first_line(exc: BaseException) -> str:

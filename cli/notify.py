@@ -2,24 +2,29 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli import render
 from cli.errors import fail, run
-from delivery.store import DeliveryStore, UnknownTargetError
 from models.delivery import DeliveryStatus, GenericType
-from readmodel.db import create_engine, sessionmaker
-from readmodel.migrate import migrate
 from runtime.settings import get_settings
+
+if TYPE_CHECKING:
+    from delivery.store import DeliveryStore
 
 webhooks = typer.Typer(help="Outbound webhook endpoints.", no_args_is_help=True)
 deliveries = typer.Typer(help="External deliveries and the dead-letter list.", no_args_is_help=True)
 
 
 @asynccontextmanager
-async def _store() -> AsyncIterator[DeliveryStore]:
+async def _store() -> AsyncIterator["DeliveryStore"]:
+    # Imported here so the rest of the CLI starts without SQLAlchemy.
+    from delivery.store import DeliveryStore, UnknownTargetError
+    from readmodel.db import create_engine, sessionmaker
+    from readmodel.migrate import migrate
+
     url = get_settings().effective_database_url
     await migrate(url)
     engine = create_engine(url)

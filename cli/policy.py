@@ -1,22 +1,24 @@
 """``journeys policy``: check a policy file, and migrate running journeys to it."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli import render
 from cli.context import journey_service, read_model
 from cli.errors import fail, run
-from clinical.policy_loader import load_policy
 from models.commands import MigratePolicy, MigrationPlan
 from models.errors import RejectionCode
 from models.journey import Phase
 from models.policy import Policy
-from readmodel.access import AccessRepository
-from readmodel.queries import JourneyQueries
 from runtime.settings import get_settings
-from service.journeys import CommandRejectedError, JourneyService
+
+# Imported inside the commands (YAML, SQLAlchemy, Temporal): the CLI starts without them.
+if TYPE_CHECKING:
+    from readmodel.access import AccessRepository
+    from readmodel.queries import JourneyQueries
+    from service.journeys import JourneyService
 
 app = typer.Typer(
     help="Program policies: validate a file, migrate running journeys.", no_args_is_help=True
@@ -38,6 +40,8 @@ def check(path: Annotated[Path, typer.Argument(help="Policy file (YAML).")]) -> 
 
 
 async def _load(path: Path) -> Policy:
+    from clinical.policy_loader import load_policy
+
     return load_policy(path)
 
 
@@ -68,6 +72,9 @@ async def migrate(
     """Show what moving journeys to a new policy changes; with --apply, move them (audited)."""
     if bool(journey) == all_open:
         raise typer.BadParameter("give --journey (repeatable) or --all-open")
+    from clinical.policy_loader import load_policy
+    from readmodel.access import AccessRepository
+
     target = load_policy(to)
     cmd = MigratePolicy(
         policy=target, migrated_by=by, reason=reason, accept_safety_change=accept_safety_change
@@ -92,7 +99,7 @@ async def migrate(
         raise fail("some migrations were refused; see above")
 
 
-async def _open_journeys(queries: JourneyQueries) -> list[str]:
+async def _open_journeys(queries: "JourneyQueries") -> list[str]:
     ids: list[str] = []
     for phase in OPEN_PHASES:
         offset = 0
@@ -106,7 +113,7 @@ async def _open_journeys(queries: JourneyQueries) -> list[str]:
 
 
 async def _refuse_unaccepted(
-    access: AccessRepository, plans: list[MigrationPlan], cmd: MigratePolicy
+    access: "AccessRepository", plans: list[MigrationPlan], cmd: MigratePolicy
 ) -> None:
     """Move nothing while a safety change has no reason: the whole run is refused (audited)."""
     unaccepted = [p for p in plans if p.blocked is None and p.safety_changes]
@@ -117,6 +124,8 @@ async def _refuse_unaccepted(
             cmd.migrated_by, "policy.migrate", plan.journey_id, SAFETY_REFUSED,
             detail="; ".join(plan.safety_changes),
         )  # fmt: skip
+    from service.journeys import CommandRejectedError
+
     # Refused like a command the journey refuses (exit 3), before any journey is sent one.
     raise CommandRejectedError(
         RejectionCode.SAFETY_CHANGE_NOT_ACCEPTED,
@@ -127,11 +136,13 @@ async def _refuse_unaccepted(
 
 
 async def _apply(
-    journeys: JourneyService,
-    access: AccessRepository,
+    journeys: "JourneyService",
+    access: "AccessRepository",
     plans: list[MigrationPlan],
     cmd: MigratePolicy,
 ) -> int:
+    from service.journeys import CommandRejectedError
+
     moved = 0
     for plan in plans:
         if plan.blocked is not None:

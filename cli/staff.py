@@ -7,9 +7,6 @@ import typer
 from cli import render
 from cli.errors import fail, run
 from models.staff import StaffRole
-from readmodel.access import AccessRepository, StaffExistsError
-from readmodel.db import create_engine, sessionmaker
-from readmodel.migrate import migrate
 from runtime.settings import get_settings
 
 app = typer.Typer(help="Staff accounts for the API and the dashboard.", no_args_is_help=True)
@@ -22,6 +19,11 @@ async def add(
     role: Annotated[StaffRole, typer.Option(help="Access role.")],
 ) -> None:
     """Create an account and print its API token once (only a hash is stored)."""
+    # Imported here so the rest of the CLI starts without SQLAlchemy.
+    from readmodel.access import AccessRepository, StaffExistsError
+    from readmodel.db import create_engine, sessionmaker
+    from readmodel.migrate import migrate
+
     url = get_settings().effective_database_url
     await migrate(url)
     engine = create_engine(url)

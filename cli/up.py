@@ -1,21 +1,22 @@
-"""``journeys up``: embedded Temporal (or a configured cluster), the worker, the URLs."""
+"""``journeys up``: embedded Temporal (or a configured cluster), the worker, the URLs.
+
+The server, the worker and the embedded Temporal are imported inside the commands: every other
+command starts without loading them.
+"""
 
 import asyncio
 import contextlib
 import signal
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 
-from api.app import create_app
-from api.serve import EmbeddedServer, api_server
 from cli import render
 from cli.errors import EXIT_FAILED, fail, first_line, flush_and_exit
-from runtime.client import connect
-from runtime.devserver import EmbeddedTemporal
-from runtime.log import configure_logging
 from runtime.settings import Settings, get_settings
-from worker import run_worker
+
+if TYPE_CHECKING:
+    from api.serve import EmbeddedServer
 
 app = typer.Typer()
 
@@ -24,6 +25,8 @@ app = typer.Typer()
 def up() -> None:
     """Start everything: embedded Temporal with its UI (unless TEMPORAL_ADDRESS is set) and
     the worker. Ctrl-C or SIGTERM stops it cleanly; starting again resumes every journey."""
+    from runtime.log import configure_logging
+
     settings = get_settings()
     configure_logging(settings)
     code = 0
@@ -38,6 +41,8 @@ def up() -> None:
 
 
 async def _serve(settings: Settings) -> None:
+    from runtime.devserver import EmbeddedTemporal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,6 +64,10 @@ async def _serve(settings: Settings) -> None:
 
 
 async def _run_worker_and_api(settings: Settings, stop: asyncio.Event) -> None:
+    from api.serve import api_server
+    from runtime.client import connect
+    from worker import run_worker
+
     # Fail fast, with Temporal named, before anything else starts.
     await connect(settings)
     web = api_server(settings)
@@ -72,7 +81,7 @@ async def _run_worker_and_api(settings: Settings, stop: asyncio.Event) -> None:
         await serving
 
 
-async def _serve_api(web: EmbeddedServer, settings: Settings) -> None:
+async def _serve_api(web: "EmbeddedServer", settings: Settings) -> None:
     try:
         await web.serve()
     except SystemExit:
@@ -102,6 +111,11 @@ def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
 @app.command()
 def api() -> None:
     """Serve only the HTTP API and the dashboard (workers run elsewhere, e.g. python worker.py)."""
+    import uvicorn
+
+    from api.app import create_app
+    from runtime.log import configure_logging
+
     settings = get_settings()
     configure_logging(settings)
     config = uvicorn.Config(
