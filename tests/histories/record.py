@@ -16,7 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.commands import (
     CompleteTask,
+    DecideTransition,
     Discharge,
+    RecordAssessment,
     RecordInstrument,
     ReportEvent,
     WorkDisposition,
@@ -28,7 +30,7 @@ from models.work import TaskKind
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from runtime.search_attributes import ALL_KEYS
-from tests.builders import PRIMARY
+from tests.builders import PRIMARY, ratings
 from tests.conftest import encrypted_converter
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
@@ -36,6 +38,14 @@ from workflows.temporal_policy import journey_workflow_id
 
 HERE = Path(__file__).parent
 JOURNEY = "J-HISTORY"
+
+
+async def _assess_and_accept(j: JourneyDriver, **overrides: int) -> None:
+    """Assess and decide the open reassessment as callers do now: the journey fills in the
+    reassessment, the assessment's kind and its id (histories before carry them)."""
+    assessment = RecordAssessment(dimensions=ratings(**overrides), assessed_by=j.clinician)
+    await j.service.record_assessment(JOURNEY, assessment)
+    await j.service.decide(JOURNEY, DecideTransition(decided_by=j.decider, accept=True))
 
 
 async def main() -> str:
@@ -52,7 +62,7 @@ async def main() -> str:
         queue = f"history-{uuid.uuid4().hex[:8]}"
         async with create_worker(env.client, queue, sessionmaker(engine)):
             j = await JourneyDriver.start(env, queue, JOURNEY)
-            await j.assess_and_accept(d1=3, d2=2)
+            await _assess_and_accept(j, d1=3, d2=2)
             # A command that leaves the next deadline where it was.
             await j.service.record_instrument(
                 JOURNEY, RecordInstrument(code="GAD-7", answers=[1] * 7, recorded_by=PRIMARY)
@@ -60,7 +70,7 @@ async def main() -> str:
             await j.service.report_event(
                 JOURNEY, ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
             )
-            await j.assess_and_accept(d5=3, d6=3)
+            await _assess_and_accept(j, d5=3, d6=3)
             # Safety work handed over at discharge keeps the run going until it is done.
             await j.service.record_instrument(
                 JOURNEY, RecordInstrument(code="PHQ-9", answers=[0] * 8 + [1], recorded_by=PRIMARY)
