@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
-from delivery.activities import DeliveryActivities
 from delivery.dispatcher import Dispatcher
-from delivery.workflow import DeliveryWorkflow
 from readmodel.migrate import open_read_model
 from runtime.client import connect
 from runtime.log import configure_logging
 from runtime.settings import Settings, get_settings
+from workflows.delivery import DeliveryWorkflow
 from workflows.journey import ClientJourneyWorkflow
 
 log = structlog.get_logger(__name__)

@@ -1,1 +1,1 @@
-"""Outbound notifications: templates, signing, channels, dispatch and delivery workflows."""
+"""Outbound notifications: templates, signing, channels, the store and the dispatcher."""

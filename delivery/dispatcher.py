@@ -22,7 +22,6 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from delivery.store import DeliveryStore
-from delivery.workflow import DeliveryWorkflow, delivery_workflow_id
 from models.delivery import DeliveryStatus, ExternalChannel, OutboundMessage, generic_type
 from models.journey import EventKind, Priority
 from readmodel.db import dialect_insert
@@ -37,6 +36,8 @@ from readmodel.tables import (
     WebhookEndpointRow,
 )
 from runtime.settings import Settings
+from workflows.delivery import DeliveryWorkflow
+from workflows.temporal_policy import delivery_workflow_id
 
 log = structlog.get_logger(__name__)
 

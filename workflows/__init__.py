@@ -1,1 +1,1 @@
-"""Temporal workflows: one durable workflow per treatment journey."""
+"""Temporal workflows: one durable workflow per treatment journey, one per external message."""

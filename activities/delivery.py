@@ -21,10 +21,11 @@ from models.delivery import (
 )
 from readmodel.tables import StaffRow, WebhookEndpointRow
 from runtime.settings import Settings
+from workflows.temporal_policy import PERMANENT_DELIVERY_FAILURE
 
 log = structlog.get_logger(__name__)
 
-PERMANENT = "PermanentDeliveryError"
+PERMANENT = PERMANENT_DELIVERY_FAILURE
 TRANSIENT = "TransientDeliveryError"
 EMAIL_PURPOSE = "care coordination notice"
 WEBHOOK_PURPOSE = "integration event"

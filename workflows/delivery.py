@@ -6,22 +6,12 @@ It runs apart from the journey, so a failing channel never blocks or delays the 
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from delivery.activities import PERMANENT, DeliveryActivities
+    from activities.delivery import DeliveryActivities
     from models.delivery import DeliveryOutcome, DeliveryStatus, OutboundMessage
-
-# Parking only writes a row.
-PARK_TIMEOUT = timedelta(seconds=30)
-# Throttling by the rate limit never counts as a failed attempt; it is bounded separately.
-MAX_THROTTLED_WAITS = 1000
-
-
-def delivery_workflow_id(key: str, replay: int = 0) -> str:
-    """Workflow id of a delivery: one per idempotency key (and replay)."""
-    return f"delivery-{key}" if replay == 0 else f"delivery-{key}-replay-{replay}"
+    from workflows.temporal_policy import MAX_THROTTLED_WAITS, PARK_TIMEOUT, delivery_retry
 
 
 @workflow.defn(name="DeliveryWorkflow")
@@ -30,13 +20,7 @@ class DeliveryWorkflow:
 
     @workflow.run
     async def run(self, message: OutboundMessage) -> DeliveryStatus:
-        retry = RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=timedelta(minutes=5),
-            maximum_attempts=message.max_attempts,
-            non_retryable_error_types=[PERMANENT],
-        )
+        retry = delivery_retry(message.max_attempts)
         for _ in range(MAX_THROTTLED_WAITS):
             try:
                 outcome: DeliveryOutcome = await workflow.execute_activity_method(
