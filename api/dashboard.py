@@ -39,7 +39,7 @@ from models.journey import DischargeReason, Phase
 from models.plan import RecoverySupport
 from models.policy import ClinicalEventKind
 from models.views import StaffAccount
-from readmodel.access import RUNS_DELIVERIES, SEES_ALL, StaffRole
+from readmodel.access import RUNS_DELIVERIES, SEES_ALL
 from service.access import AccessDeniedError, ClinicalCommand, require_clinical
 from service.journeys import CommandRejectedError, JourneyError
 from service.live import live_view
@@ -130,7 +130,7 @@ async def logout() -> Response:
 @router.get("/")
 async def board_page(request: Request, services: Services, staff: PageStaff) -> HTMLResponse:
     """Counts, the work queue and the journeys the staff member may see."""
-    member = None if StaffRole(staff.role) in SEES_ALL else staff.staff_id
+    member = None if staff.role in SEES_ALL else staff.staff_id
     board = Board(
         counts=await services.queries.counts_by_phase_and_loc(member=member),
         work=await work_queue(services, member),
@@ -151,7 +151,7 @@ async def feed_page(request: Request, services: Services, staff: PageStaff) -> H
 @router.get("/ui/deliveries")
 async def deliveries_page(request: Request, services: Services, staff: PageStaff) -> Response:
     """The dead-letter list, with a replay button per delivery (operations and admins)."""
-    if StaffRole(staff.role) not in RUNS_DELIVERIES:
+    if staff.role not in RUNS_DELIVERIES:
         return _render(request, "base.html", staff=staff, error="Operations and admins only.")
     dead = await services.deliveries.deliveries(DeliveryStatus.DEAD, limit=200)
     await services.access.record(staff.staff_id, "GET /ui/deliveries", None, "ok")
@@ -163,7 +163,7 @@ async def replay_form(
     services: Services, staff: PageStaff, key: Annotated[str, Form(max_length=200)]
 ) -> Response:
     """Queue one dead delivery again."""
-    if StaffRole(staff.role) not in RUNS_DELIVERIES:
+    if staff.role not in RUNS_DELIVERIES:
         return RedirectResponse("/ui/deliveries?error=" + quote("Operations and admins only."), 303)
     try:
         number = await services.deliveries.reopen(key)

@@ -42,17 +42,11 @@ async def journey_service(
 @asynccontextmanager
 async def read_model(settings: "Settings") -> AsyncIterator["JourneyQueries"]:
     """Lists, timelines and feeds from the read model (migrated on first use)."""
-    from readmodel.db import create_engine, sessionmaker
-    from readmodel.migrate import migrate
+    from readmodel.migrate import open_read_model
     from readmodel.queries import JourneyQueries
 
-    url = settings.effective_database_url
-    await migrate(url)
-    engine = create_engine(url)
-    try:
-        yield JourneyQueries(sessionmaker(engine))
-    finally:
-        await engine.dispose()
+    async with open_read_model(settings.effective_database_url) as sessions:
+        yield JourneyQueries(sessions)
 
 
 @asynccontextmanager

@@ -22,18 +22,13 @@ deliveries = typer.Typer(help="External deliveries and the dead-letter list.", n
 async def _store() -> AsyncIterator["DeliveryStore"]:
     # Imported here so the rest of the CLI starts without SQLAlchemy.
     from delivery.store import DeliveryStore, UnknownTargetError
-    from readmodel.db import create_engine, sessionmaker
-    from readmodel.migrate import migrate
+    from readmodel.migrate import open_read_model
 
-    url = get_settings().effective_database_url
-    await migrate(url)
-    engine = create_engine(url)
-    try:
-        yield DeliveryStore(sessionmaker(engine))
-    except UnknownTargetError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        await engine.dispose()
+    async with open_read_model(get_settings().effective_database_url) as sessions:
+        try:
+            yield DeliveryStore(sessions)
+        except UnknownTargetError as exc:
+            raise fail(str(exc)) from None
 
 
 @run

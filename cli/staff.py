@@ -21,17 +21,12 @@ async def add(
     """Create an account and print its API token once (only a hash is stored)."""
     # Imported here so the rest of the CLI starts without SQLAlchemy.
     from readmodel.access import AccessRepository, StaffExistsError
-    from readmodel.db import create_engine, sessionmaker
-    from readmodel.migrate import migrate
+    from readmodel.migrate import open_read_model
 
-    url = get_settings().effective_database_url
-    await migrate(url)
-    engine = create_engine(url)
-    try:
-        token = await AccessRepository(sessionmaker(engine)).add_staff(staff_id, role)
-    except StaffExistsError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        await engine.dispose()
+    async with open_read_model(get_settings().effective_database_url) as sessions:
+        try:
+            token = await AccessRepository(sessions).add_staff(staff_id, role)
+        except StaffExistsError as exc:
+            raise fail(str(exc)) from None
     render.console.print(f"created {staff_id} ({role}); token, shown only now:")
     print(token)
