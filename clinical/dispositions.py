@@ -127,7 +127,7 @@ def _closed_event(
     reason = disposition.close_reason or ""
     journal.emit(
         state, EventKind.WORK_CLOSED, now,
-        f"Open {label} {item} closed at discharge by {by}: {reason}"[:500],
+        f"Open {label} {item} closed at discharge by {by}: {reason}",
         Priority.ROUTINE, {"item_id": item, "by": by},
     )  # fmt: skip
 

@@ -250,9 +250,7 @@ def apply_discharge(state: JourneyState, cmd: Discharge, now: datetime) -> Comma
     summary = f"Journey discharged ({cmd.reason})"
     if cancelled:
         summary += f"; routine work cancelled: {dispositions.listed(cancelled)}"
-    event = journal.emit(
-        state, EventKind.JOURNEY_DISCHARGED, now, summary[:500], Priority.ROUTINE, refs
-    )
+    event = journal.emit(state, EventKind.JOURNEY_DISCHARGED, now, summary, Priority.ROUTINE, refs)
     return CommandResult(seq=event.seq, message="journey discharged", phase=state.phase)
 
 

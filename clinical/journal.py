@@ -9,6 +9,8 @@ from models.journey import EventKind, JourneyEvent, LocSegment, Phase, Priority
 from models.state import JourneyState
 from models.work import Task, TaskKind, TaskStatus
 
+# Longest event summary (JourneyEvent.summary is ShortText).
+SUMMARY_LIMIT = 500
 # Closed reassessments and tasks kept in workflow state; the read model keeps them all.
 KEEP_CLOSED = 10
 
@@ -29,7 +31,9 @@ def emit(
         kind=kind,
         occurred_at=now,
         priority=priority,
-        summary=summary,
+        # Summaries name ids and reasons whose lengths add up: an event over the limit would
+        # fail the workflow task and stall the journey, so the summary is cut, never refused.
+        summary=summary[:SUMMARY_LIMIT],
         refs=refs or {},
         recipients=sorted(set(to))
         if to is not None

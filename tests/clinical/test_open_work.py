@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from clinical import commands, episode, measures
+from clinical import commands, episode, journal, measures
 from clinical.errors import RuleViolation
 from clinical.schedule import check_in_window_opens
 from models.clinical import ReassessmentStatus
@@ -319,3 +319,40 @@ def test_routine_only_work_is_cancelled_by_discharge_without_dispositions() -> N
     )
     assert all(t.status is TaskStatus.CANCELLED for t in open_before)
     assert "cancelled" in events(state, EventKind.JOURNEY_DISCHARGED)[0].refs
+
+
+def test_the_longest_ids_and_reasons_never_break_an_event() -> None:
+    """Forty-character journey ids, many open items and 500-character reasons: events are cut
+    to the summary limit instead of failing the journey."""
+    long_id = "J" * 40
+    state = commands.start(start_command(long_id), T0)
+    move(state, T0, Phase.TREATMENT, "1")
+    start = T0 + timedelta(days=1)
+    move(state, start, Phase.AFTERCARE, None)
+    for hour in range(12):
+        _phq9_self_harm_any(state, start + timedelta(hours=hour))
+    _check_ins_until(state, start + timedelta(days=300))
+    run_until(state, start + timedelta(days=271))
+    held = events(state, EventKind.COMPLETION_HELD)
+    assert len(held) == 1
+    assert len(held[0].summary) == 500  # cut, not refused
+    assert held[0].refs["waiting_on"].endswith("and 2 more")  # past ten ids, the rest counted
+    urgent = journal.urgent_open_work(state)
+    episode.apply_discharge(
+        state,
+        Discharge(
+            discharged_by=PRIMARY,
+            reason=DischargeReason.OTHER,
+            dispositions=[WorkDisposition(item_id=i, close_reason="x" * 500) for i in urgent],
+        ),
+        start + timedelta(days=272),
+    )
+    closed = events(state, EventKind.WORK_CLOSED)
+    assert len(closed) == len(urgent)
+    assert all(len(e.summary) == 500 for e in closed)
+
+
+def _phq9_self_harm_any(state: JourneyState, now: datetime) -> None:
+    measures.apply_record_instrument(
+        state, RecordInstrument(code="PHQ-9", answers=SELF_HARM, recorded_by=PRIMARY), now
+    )
