@@ -19,7 +19,6 @@ from models.delivery import (
     OutboundMessage,
     generic_type,
 )
-from readmodel.tables import StaffRow, WebhookEndpointRow
 from runtime.settings import Settings
 from workflows.temporal_policy import PERMANENT_DELIVERY_FAILURE
 
@@ -63,7 +62,6 @@ class DeliveryActivities:
         settings: Settings,
         http: httpx.AsyncClient,
     ) -> None:
-        self._sessions = sessions
         self._store = DeliveryStore(sessions)
         self._settings = settings
         self._http = http
@@ -86,8 +84,7 @@ class DeliveryActivities:
         return await self._webhook(message)
 
     async def _email(self, message: OutboundMessage) -> DeliveryOutcome:
-        async with self._sessions() as session:
-            staff = await session.get(StaffRow, message.target)
+        staff = await self._store.staff(message.target)
         if staff is None or not staff.active or not staff.email_enabled or not staff.email:
             # Preferences changed (or the account closed) since dispatch: nothing to send.
             await self._store.mark(message.key, DeliveryStatus.SKIPPED)
@@ -99,8 +96,7 @@ class DeliveryActivities:
         return DeliveryOutcome(status=DeliveryStatus.SENT)
 
     async def _webhook(self, message: OutboundMessage) -> DeliveryOutcome:
-        async with self._sessions() as session:
-            endpoint = await session.get(WebhookEndpointRow, message.target)
+        endpoint = await self._store.endpoint(message.target)
         if endpoint is None or not endpoint.active:
             await self._store.mark(message.key, DeliveryStatus.SKIPPED)
             return DeliveryOutcome(status=DeliveryStatus.SKIPPED)

@@ -10,31 +10,17 @@ crash between steps never send twice.
 
 import asyncio
 import contextlib
-from collections import defaultdict
-from datetime import UTC, datetime
-from typing import cast
+from datetime import datetime
 
 import structlog
-from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from delivery.store import DeliveryStore
-from models.delivery import DeliveryStatus, ExternalChannel, OutboundMessage, generic_type
+from delivery.store import DeliveryStore, DispatchTransaction, NewDelivery
+from models.delivery import ExternalChannel, OutboundMessage, generic_type
 from models.journey import EventKind, Priority
-from readmodel.db import dialect_insert
-from readmodel.tables import (
-    DeliveryRow,
-    EventRow,
-    MemberRow,
-    NotificationRow,
-    ReassessmentRow,
-    StaffRow,
-    TaskRow,
-    WebhookEndpointRow,
-)
 from runtime.settings import Settings
 from workflows.delivery import DeliveryWorkflow
 from workflows.temporal_policy import delivery_workflow_id
@@ -61,7 +47,6 @@ class Dispatcher:
         settings: Settings,
     ) -> None:
         self._client = client
-        self._sessions = sessions
         self._store = DeliveryStore(sessions)
         self._task_queue = task_queue
         self._settings = settings
@@ -83,56 +68,30 @@ class Dispatcher:
         Returns:
             How many notifications were read.
         """
-        async with self._sessions.begin() as session:
-            read = await self._record(session)
+        async with self._store.dispatching() as round_:
+            read = await self._record(round_)
         await self._start_pending()
         return read
 
-    async def _record(self, session: AsyncSession) -> int:
-        position = await self._store.cursor(session, CURSOR)
-        notes = (
-            await session.scalars(
-                select(NotificationRow)
-                .where(NotificationRow.id > position)
-                .order_by(NotificationRow.id)
-                .limit(BATCH)
-            )
-        ).all()
+    async def _record(self, round_: DispatchTransaction) -> int:
+        position = await round_.cursor(CURSOR)
+        notes = await round_.notifications_after(position, BATCH)
         if not notes:
             return 0
         journeys = {n.journey_id for n in notes}
-        staff = {
-            s.staff_id: s
-            for s in await session.scalars(
-                select(StaffRow).where(StaffRow.staff_id.in_({n.recipient for n in notes}))
-            )
-        }
-        members: dict[str, set[str]] = defaultdict(set)
-        for m in await session.execute(
-            select(MemberRow.journey_id, MemberRow.member_id).where(
-                MemberRow.journey_id.in_(journeys)
-            )
-        ):
-            members[m.journey_id].add(m.member_id)
-        endpoints = (
-            await session.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.active))
-        ).all()
-        now = datetime.now(UTC)
-        rows: dict[str, dict[str, object]] = {}
+        staff = await round_.staff({n.recipient for n in notes})
+        members = await round_.care_teams(journeys)
+        endpoints = await round_.active_endpoints()
+        rows: dict[str, NewDelivery] = {}
         # One event reaches several recipients: look its due time up once.
         due_times: dict[tuple[str, int], datetime | None] = {}
         for note in notes:
             kind, priority = EventKind(note.kind), Priority(note.priority)
             event = (note.journey_id, note.seq)
             if event not in due_times:
-                due_times[event] = await _due_at(session, *event)
+                due_times[event] = await round_.due_at(*event)
             due = due_times[event]
-            base = {
-                "journey_id": note.journey_id, "seq": note.seq, "kind": kind.value,
-                "priority": priority.value, "occurred_at": note.created_at, "due_at": due,
-                "status": DeliveryStatus.PENDING.value, "started": False, "attempts": 0,
-                "replays": 0, "created_at": now,
-            }  # fmt: skip
+            targets: list[tuple[ExternalChannel, str]] = []
             person = staff.get(note.recipient)
             if (
                 person is not None
@@ -140,39 +99,26 @@ class Dispatcher:
                 and person.email_enabled
                 and person.email
                 and (not person.email_urgent_only or priority is Priority.URGENT)
-                and note.recipient in members[note.journey_id]
+                and note.recipient in members.get(note.journey_id, set())
             ):
-                key = delivery_key(note.journey_id, note.seq, note.recipient, ExternalChannel.EMAIL)
-                rows[key] = {**base, "key": key, "channel": "email", "target": note.recipient}
+                targets.append((ExternalChannel.EMAIL, note.recipient))
             for endpoint in endpoints:
                 if endpoint.types and generic_type(kind).value not in endpoint.types:
                     continue
-                key = delivery_key(
-                    note.journey_id, note.seq, endpoint.endpoint_id, ExternalChannel.WEBHOOK
-                )
-                rows[key] = {**base, "key": key, "channel": "webhook",
-                             "target": endpoint.endpoint_id}  # fmt: skip
-        if rows:
-            stmt = dialect_insert(session, cast(Table, DeliveryRow.__table__))
-            await session.execute(
-                stmt.on_conflict_do_nothing(index_elements=["key"]), list(rows.values())
-            )
-        await self._store.set_cursor(session, CURSOR, notes[-1].id)
+                targets.append((ExternalChannel.WEBHOOK, endpoint.endpoint_id))
+            for channel, target in targets:
+                key = delivery_key(note.journey_id, note.seq, target, channel)
+                rows[key] = NewDelivery(
+                    key=key, channel=channel.value, target=target, journey_id=note.journey_id,
+                    seq=note.seq, kind=kind.value, priority=priority.value,
+                    occurred_at=note.created_at, due_at=due,
+                )  # fmt: skip
+        await round_.add_deliveries(list(rows.values()))
+        await round_.set_cursor(CURSOR, notes[-1].id)
         return len(notes)
 
     async def _start_pending(self) -> None:
-        async with self._sessions() as session:
-            pending = (
-                await session.scalars(
-                    select(DeliveryRow)
-                    .where(
-                        DeliveryRow.status == DeliveryStatus.PENDING.value,
-                        DeliveryRow.started.is_(False),
-                    )
-                    .limit(BATCH)
-                )
-            ).all()
-        for row in pending:
+        for row in await self._store.unstarted(BATCH):
             message = OutboundMessage(
                 key=row.key,
                 channel=ExternalChannel(row.channel),
@@ -194,20 +140,4 @@ class Dispatcher:
                     task_queue=self._task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )
-            async with self._sessions.begin() as session:
-                await session.execute(
-                    update(DeliveryRow).where(DeliveryRow.key == row.key).values(started=True)
-                )
-
-
-async def _due_at(session: AsyncSession, journey_id: str, seq: int) -> datetime | None:
-    """The due time of the work an event is about (a task or a reassessment), if any."""
-    event = await session.get(EventRow, (journey_id, seq))
-    refs = event.refs if event else {}
-    if "task_id" in refs:
-        task = await session.get(TaskRow, refs["task_id"])
-        return task.due_at if task else None
-    if "reassessment_id" in refs:
-        found = await session.get(ReassessmentRow, refs["reassessment_id"])
-        return found.due_at if found else None
-    return None
+            await self._store.mark_started(row.key)

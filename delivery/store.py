@@ -1,18 +1,27 @@
 """Deliveries, webhook endpoints and staff notification preferences in the read-model database."""
 
 import secrets as random_secrets
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TypedDict, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.delivery import DeliveryStatus, DeliveryView, GenericType
+from readmodel.db import dialect_insert
 from readmodel.tables import (
     AuditRow,
     DeliveryRow,
     DispatchCursorRow,
+    EventRow,
+    MemberRow,
+    NotificationRow,
+    ReassessmentRow,
     StaffRow,
+    TaskRow,
     WebhookEndpointRow,
 )
 
@@ -51,6 +60,11 @@ class DeliveryStore:
             )
             if changed.rowcount == 0:  # type: ignore[attr-defined]
                 raise UnknownTargetError(f"staff {staff_id} does not exist")
+
+    async def staff(self, staff_id: str) -> StaffRow | None:
+        """A staff account with its notification preferences as they are now."""
+        async with self._sessions() as session:
+            return await session.get(StaffRow, staff_id)
 
     # Webhook endpoints ----------------------------------------------------------------------
 
@@ -97,6 +111,11 @@ class DeliveryStore:
             if row is None:
                 raise UnknownTargetError(f"webhook endpoint {endpoint_id} does not exist")
             row.active = active
+
+    async def endpoint(self, endpoint_id: str) -> WebhookEndpointRow | None:
+        """One endpoint as it is now (secrets included: callers must not print them)."""
+        async with self._sessions() as session:
+            return await session.get(WebhookEndpointRow, endpoint_id)
 
     async def endpoints(self) -> list[WebhookEndpointRow]:
         """Every endpoint (secrets included: callers must not print them)."""
@@ -178,15 +197,127 @@ class DeliveryStore:
             if status is DeliveryStatus.DEAD:
                 row.dead_at = now
 
-    async def cursor(self, session: AsyncSession, name: str) -> int:
+    async def unstarted(self, limit: int) -> list[DeliveryRow]:
+        """Pending deliveries whose workflow the dispatcher has not started yet."""
+        query = (
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.status == DeliveryStatus.PENDING.value,
+                DeliveryRow.started.is_(False),
+            )
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def mark_started(self, key: str) -> None:
+        """Note that a delivery's workflow was started (or already was)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(DeliveryRow).where(DeliveryRow.key == key).values(started=True)
+            )
+
+    # Dispatching ----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def dispatching(self) -> AsyncIterator["DispatchTransaction"]:
+        """One dispatch round's reads and writes, committed together when the block ends."""
+        async with self._sessions.begin() as session:
+            yield DispatchTransaction(session)
+
+
+class NewDelivery(TypedDict):
+    """A delivery the dispatcher records: one event, one target, one channel."""
+
+    key: str
+    channel: str
+    target: str
+    journey_id: str
+    seq: int
+    kind: str
+    priority: str
+    occurred_at: datetime
+    due_at: datetime | None
+
+
+class DispatchTransaction:
+    """What the dispatcher reads and writes in one round, inside one transaction.
+
+    The deliveries of the notifications read and the cursor past them commit together: a
+    round that fails records nothing and moves nothing, and the next round reads it again.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def cursor(self, name: str) -> int:
         """The dispatcher's position."""
-        row = await session.get(DispatchCursorRow, name)
+        row = await self._session.get(DispatchCursorRow, name)
         return row.position if row else 0
 
-    async def set_cursor(self, session: AsyncSession, name: str, position: int) -> None:
+    async def set_cursor(self, name: str, position: int) -> None:
         """Move the dispatcher's position (never backwards)."""
-        row = await session.get(DispatchCursorRow, name)
+        row = await self._session.get(DispatchCursorRow, name)
         if row is None:
-            session.add(DispatchCursorRow(name=name, position=position))
+            self._session.add(DispatchCursorRow(name=name, position=position))
         elif position > row.position:
             row.position = position
+
+    async def notifications_after(self, position: int, limit: int) -> list[NotificationRow]:
+        """Feed notifications stored after ``position``, in arrival order."""
+        query = (
+            select(NotificationRow)
+            .where(NotificationRow.id > position)
+            .order_by(NotificationRow.id)
+            .limit(limit)
+        )
+        return list((await self._session.scalars(query)).all())
+
+    async def staff(self, staff_ids: Collection[str]) -> dict[str, StaffRow]:
+        """The accounts (with their notification preferences) of these staff ids, by id."""
+        query = select(StaffRow).where(StaffRow.staff_id.in_(staff_ids))
+        return {s.staff_id: s for s in await self._session.scalars(query)}
+
+    async def care_teams(self, journey_ids: Collection[str]) -> dict[str, set[str]]:
+        """The member ids of each journey's care team as the read model holds it now."""
+        members: dict[str, set[str]] = defaultdict(set)
+        query = select(MemberRow.journey_id, MemberRow.member_id).where(
+            MemberRow.journey_id.in_(journey_ids)
+        )
+        for m in await self._session.execute(query):
+            members[m.journey_id].add(m.member_id)
+        return members
+
+    async def active_endpoints(self) -> list[WebhookEndpointRow]:
+        """The webhook endpoints deliveries go to (paused ones left out)."""
+        query = select(WebhookEndpointRow).where(WebhookEndpointRow.active)
+        return list((await self._session.scalars(query)).all())
+
+    async def due_at(self, journey_id: str, seq: int) -> datetime | None:
+        """The due time of the work an event is about (a task or a reassessment), if any."""
+        event = await self._session.get(EventRow, (journey_id, seq))
+        refs = event.refs if event else {}
+        if "task_id" in refs:
+            task = await self._session.get(TaskRow, refs["task_id"])
+            return task.due_at if task else None
+        if "reassessment_id" in refs:
+            found = await self._session.get(ReassessmentRow, refs["reassessment_id"])
+            return found.due_at if found else None
+        return None
+
+    async def add_deliveries(self, deliveries: Collection[NewDelivery]) -> None:
+        """Record new deliveries, pending and not started; keys already stored stay as they are.
+
+        Keys are idempotency keys, so a second dispatcher recording the same round (or this
+        one again after a crash) adds nothing.
+        """
+        if not deliveries:
+            return
+        now = datetime.now(UTC)
+        values = [
+            {**d, "status": DeliveryStatus.PENDING.value, "started": False, "attempts": 0,
+             "replays": 0, "created_at": now}
+            for d in deliveries
+        ]  # fmt: skip
+        stmt = dialect_insert(self._session, cast(Table, DeliveryRow.__table__))
+        await self._session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), values)

@@ -29,7 +29,7 @@ from models.staff import StaffRole
 from readmodel.access import AccessRepository
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
-from readmodel.tables import AuditRow, DeliveryRow, NotificationRow
+from readmodel.tables import AuditRow, DeliveryRow, DispatchCursorRow, NotificationRow
 from runtime.settings import Settings
 from service.journeys import JourneyService
 from tests.builders import PRIMARY, ratings, start_command
@@ -127,7 +127,8 @@ async def _all_read(stack: Stack) -> bool:
     async with stack.sessions() as session:
         newest = await session.scalar(select(func.max(NotificationRow.id)))
         events = await session.scalar(select(func.count(func.distinct(NotificationRow.seq))))
-        position = await stack.store.cursor(session, CURSOR)
+        cursor = await session.get(DispatchCursorRow, CURSOR)
+    position = cursor.position if cursor else 0
     return newest is not None and position == newest and (events or 0) >= 4
 
 
