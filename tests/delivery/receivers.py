@@ -37,8 +37,11 @@ class Inbox:
 
     def duplicates(self) -> int:
         """Messages received more than once (same recipient and Message-ID)."""
-        seen = Counter((r, m["Message-ID"]) for r, m in self.messages)
-        return sum(n - 1 for n in seen.values())
+        return sum(n - 1 for n in self.copies().values())
+
+    def copies(self) -> Counter[tuple[str, str]]:
+        """How often each (recipient, Message-ID) arrived."""
+        return Counter((r, str(m["Message-ID"])) for r, m in self.messages)
 
 
 @asynccontextmanager
