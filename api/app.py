@@ -5,8 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import dashboard, errors
-from api.responses import COMMAND_ERRORS
+from api import dashboard
 from api.routers import audit, board, commands, deliveries, feed, health, journeys, me
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
@@ -56,10 +55,8 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     )
     if services is not None:
         app.state.services = services
-    errors.install(app)
     for module in (journeys, board, feed, audit, health, me, deliveries):
         app.include_router(module.router)
-    # Declared here, once, for every command route: the schema lists each error it can answer.
-    app.include_router(commands.router, responses=COMMAND_ERRORS)
+    commands.install(app)
     dashboard.install(app)
     return app

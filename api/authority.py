@@ -1,15 +1,12 @@
-"""Decision authority on the dashboard: which forms an account is shown, and the 403 page.
+"""Decision authority on the dashboard: which forms an account is shown.
 
 The forms follow the same two checks as the commands they send: a clinical account
 (service.access) and a care-team role the journey's policy allows (clinical.authority). Hiding
-a form is a courtesy; a forged post is refused all the same, with a 403 and an audit entry.
+a form is a courtesy; a forged post is refused all the same, with a 403 page (api.errors)
+and an audit entry.
 """
 
 from dataclasses import dataclass, field
-
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
-from fastapi.templating import Jinja2Templates
 
 from clinical import authority
 from models.authority import ClinicalAction
@@ -19,16 +16,6 @@ from models.views import StaffAccount
 from service.access import is_clinical
 
 DECISION_PHASES = (Phase.WITHDRAWAL_MANAGEMENT, Phase.TREATMENT, Phase.AFTERCARE)
-
-
-class FormRefused(Exception):
-    """A form post the account may not send (already audited)."""
-
-    def __init__(self, staff: StaffAccount, journey_id: str, message: str) -> None:
-        super().__init__(message)
-        self.staff = staff
-        self.journey_id = journey_id
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -61,13 +48,3 @@ def forms_for(state: JourneyState, staff: StaffAccount) -> Forms:
         phases=[p.value for p in DECISION_PHASES if may_reach(p)],
         levels=[loc.code for loc in state.policy.levels_of_care if may_reach(loc.phase)],
     )
-
-
-def install(app: FastAPI, templates: Jinja2Templates) -> None:
-    """Answer a refused form post with a 403 page that leads back to the journey."""
-
-    @app.exception_handler(FormRefused)
-    async def refused(request: Request, exc: FormRefused) -> Response:
-        context = {"staff": exc.staff, "error": f"Refused: {exc.message}",
-                   "journey_id": exc.journey_id, "message": None}  # fmt: skip
-        return templates.TemplateResponse(request, "refused.html", context, status_code=403)

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 
 from api.services import ApiServices
 from models.staff import StaffRole
@@ -16,6 +18,17 @@ from service.journeys import CommandRejectedError, JourneyNotFoundError
 
 SESSION_COOKIE = "journeys_session"
 bearer = HTTPBearer(auto_error=False)
+
+
+class Unauthenticated(HTTPException):
+    """No valid token or session: 401 for the API, the login page for the dashboard."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def get_services(request: Request) -> ApiServices:
@@ -37,11 +50,9 @@ async def current_staff(
     staff = await services.access.authenticate(token) if token else None
     if staff is None:
         await services.access.record("anonymous", request.url.path[:64], None, "unauthenticated")
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a valid API token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthenticated
+    # Kept for the error answers (the dashboard's refusal page names who is logged in).
+    request.state.staff = staff
     return staff
 
 
@@ -98,6 +109,9 @@ async def audited(request: Request, services: Services, staff: Staff) -> AsyncIt
     except (AccessDeniedError, CommandRejectedError) as exc:
         # The code says why (e.g. clinical_role_required, not_authorized, journey_closed).
         entry.outcome = exc.code.value[:32]
+        raise
+    except (RequestValidationError, ValidationError, ValueError):
+        entry.outcome = "invalid"
         raise
     except Exception as exc:
         entry.outcome = type(exc).__name__[:32]

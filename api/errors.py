@@ -1,43 +1,84 @@
-"""Domain errors as HTTP answers: 404 unknown journey, 409 refused or duplicate, 422 invalid,
-403 (with a code) for a command the account or its care-team role may not send."""
+"""One mapping from errors to answers, for the API and the dashboard alike.
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+The API answers JSON: 404 unknown journey, 409 refused or duplicate, 422 invalid, 403 (with a
+code) for a command the account or its care-team role may not send. A dashboard page
+(``/`` and ``/ui/...``) answers the same errors as pages: the login page for no session, a
+403 page for a refusal of who sent it, and back to the journey with the reason otherwise.
+"""
+
+from collections.abc import Callable
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from models.errors import RejectionCode
 from service.access import AccessDeniedError
-from service.journeys import CommandRejectedError, JourneyExistsError, JourneyNotFoundError
+from service.journeys import (
+    CommandRejectedError,
+    JourneyError,
+    JourneyExistsError,
+    JourneyNotFoundError,
+)
+
+# How a dashboard page answers an error (None: as the API does).
+PageAnswer = Callable[[Request, Exception], Response | None]
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers."""
+def is_page(request: Request) -> bool:
+    """Whether the request is for a dashboard page or form (not the JSON API)."""
+    path = request.url.path
+    return path == "/" or path.startswith("/ui/")
 
-    @app.exception_handler(JourneyNotFoundError)
-    async def not_found(_: Request, exc: JourneyNotFoundError) -> JSONResponse:
+
+def refused_for_actor(exc: Exception) -> bool:
+    """A refusal of who sent the command (403), not of the journey's state (409)."""
+    if isinstance(exc, AccessDeniedError):
+        return True
+    return isinstance(exc, CommandRejectedError) and exc.code is RejectionCode.NOT_AUTHORIZED
+
+
+def _json(exc: Exception) -> JSONResponse:
+    if isinstance(exc, JourneyNotFoundError):
         return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, AccessDeniedError | CommandRejectedError):
+        code = status.HTTP_403_FORBIDDEN if refused_for_actor(exc) else status.HTTP_409_CONFLICT
+        return JSONResponse({"detail": exc.message, "code": exc.code.value}, code)
+    if isinstance(exc, JourneyExistsError):
+        return JSONResponse({"detail": str(exc), "code": "journey_exists"}, 409)
+    if not isinstance(exc, ValidationError):
+        raise exc  # not an answer the API gives: a server error
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
-    @app.exception_handler(CommandRejectedError)
-    async def rejected(_: Request, exc: CommandRejectedError) -> JSONResponse:
-        body = {"detail": exc.message, "code": exc.code.value}
-        # Refused for who sent it, not for the journey's state: asking again will not help.
-        forbidden = exc.code is RejectionCode.NOT_AUTHORIZED
-        return JSONResponse(
-            body, status.HTTP_403_FORBIDDEN if forbidden else status.HTTP_409_CONFLICT
-        )
 
-    @app.exception_handler(AccessDeniedError)
-    async def denied(_: Request, exc: AccessDeniedError) -> JSONResponse:
-        body = {"detail": exc.message, "code": exc.code.value}
-        return JSONResponse(body, status.HTTP_403_FORBIDDEN)
+def install(app: FastAPI, page: PageAnswer | None = None) -> None:
+    """Register the handlers; ``page`` answers for dashboard pages where it returns one."""
 
-    @app.exception_handler(JourneyExistsError)
-    async def exists(_: Request, exc: JourneyExistsError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc), "code": "journey_exists"}, status.HTTP_409_CONFLICT
-        )
+    async def answer(request: Request, exc: Exception) -> Response:
+        if page is not None and is_page(request):
+            shown = page(request, exc)
+            if shown is not None:
+                return shown
+        if isinstance(exc, RequestValidationError):
+            return await request_validation_exception_handler(request, exc)
+        if isinstance(exc, HTTPException):
+            return await http_exception_handler(request, exc)
+        return _json(exc)
 
-    @app.exception_handler(ValidationError)
-    async def invalid(_: Request, exc: ValidationError) -> JSONResponse:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    handled: tuple[type[Exception], ...] = (
+        JourneyNotFoundError, CommandRejectedError, AccessDeniedError, JourneyExistsError,
+        ValidationError, RequestValidationError, HTTPException,
+    )  # fmt: skip
+    for kind in handled:
+        app.add_exception_handler(kind, answer)
+    if page is not None:
+        # Anything else a form can raise that says what was wrong (a bad value, a journey
+        # that cannot be reached): back to the page with the first line of it.
+        app.add_exception_handler(JourneyError, answer)
+        app.add_exception_handler(ValueError, answer)

@@ -9,9 +9,10 @@ own check (clinical.authority), from its policy.
 
 from enum import StrEnum
 
-from models.staff import StaffRole
+from models.commands import CompleteTask, StaffCommand, operation_of
+from models.staff import ClinicalCommand, StaffRole
 from models.work import TaskKind
-from service.journeys import JourneyError
+from service.journeys import JourneyError, JourneyService
 
 # Account roles that may take clinical acts (a clinician only on the journeys of their teams).
 CLINICAL_ACCESS = frozenset({StaffRole.CLINICIAN, StaffRole.SUPERVISOR})
@@ -25,18 +26,6 @@ class AccessCode(StrEnum):
 
     CLINICAL_ROLE_REQUIRED = "clinical_role_required"
     NOT_ON_CARE_TEAM = "not_on_care_team"
-
-
-class ClinicalCommand(StrEnum):
-    """Clinical commands, named as the refusal says them."""
-
-    ASSESS = "record an assessment"
-    DECIDE = "decide a placement"
-    REVISE_PLAN = "revise the plan"
-    SIGN_PLAN = "sign the plan"
-    DISCHARGE = "discharge"
-    RECORD_INSTRUMENT = "record an instrument"
-    COMPLETE_TASK = "close clinical work"
 
 
 class AccessDeniedError(JourneyError):
@@ -69,3 +58,25 @@ def require_clinical(role: str, command: ClinicalCommand) -> None:
 def not_on_care_team() -> AccessDeniedError:
     """The refusal for a clinician outside the journey's care team."""
     return AccessDeniedError(AccessCode.NOT_ON_CARE_TEAM, "not on this journey's care team")
+
+
+async def authorize(
+    journeys: JourneyService, role: str, journey_id: str, cmd: StaffCommand
+) -> None:
+    """Refuse a command this account may not send, before the journey is asked.
+
+    The command table says which commands need a clinical account; closing a task by hand
+    needs one unless the task is operational work (outreach).
+
+    Raises:
+        AccessDeniedError: ``clinical_role_required``.
+    """
+    needs = operation_of(type(cmd)).clinical
+    if needs is None or is_clinical(role):
+        return
+    if isinstance(cmd, CompleteTask):
+        tasks = (await journeys.state(journey_id)).tasks
+        task = next((t for t in tasks if t.task_id == cmd.task_id), None)
+        if task is None or task.kind in OPERATIONAL_TASKS:
+            return
+    require_clinical(role, needs)

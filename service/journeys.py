@@ -1,7 +1,6 @@
 """Send commands to journeys and read their live state, with errors callers can branch on."""
 
 from datetime import UTC, datetime
-from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
@@ -10,26 +9,8 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.workflow import UpdateMethodMultiParam
 
-from models.clinical import Substance
-from models.commands import (
-    ChangeCareTeam,
-    CommandResult,
-    CompleteTask,
-    DecideTransition,
-    Discharge,
-    MigratePolicy,
-    MigrationPlan,
-    RecordAssessment,
-    RecordCheckIn,
-    RecordInstrument,
-    ReportEvent,
-    RequestReassessment,
-    RevisePlan,
-    SignPlan,
-    StartJourney,
-)
+from models.commands import CommandResult, MigrationPlan, StaffCommand, StartJourney, operation_of
 from models.errors import COMMAND_REJECTED, RejectionCode
 from models.policy import Policy
 from models.progress import ProgressView
@@ -38,7 +19,6 @@ from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
 Handle = WorkflowHandle[ClientJourneyWorkflow, JourneyState]
-C = TypeVar("C")
 
 
 class JourneyError(Exception):
@@ -104,69 +84,28 @@ class JourneyService:
         except RPCError as exc:
             raise _translate_rpc(journey_id, exc) from None
 
-    async def assess(
-        self,
-        journey_id: str,
-        dimensions: dict[str, int],
-        assessed_by: str,
-        reassessment_id: str | None = None,
-        *,
-        substances: list[Substance] | None = None,
-    ) -> CommandResult:
-        """Record an assessment of the named or the open reassessment.
+    async def send(self, journey_id: str, cmd: StaffCommand) -> CommandResult:
+        """Send any staff command to the journey's update of the same name (``OPERATIONS``).
 
-        The journey decides its kind (comprehensive while the intake assessment is open, a
-        reassessment otherwise) and its id.
+        Raises:
+            CommandRejectedError: the journey refused it (nothing changed), or it has ended.
+            JourneyNotFoundError: no journey has that id.
         """
-        cmd = RecordAssessment(
-            dimensions=dimensions,
-            assessed_by=assessed_by,
-            reassessment_id=reassessment_id,
-            substances=substances or [],
-        )
-        return await self.record_assessment(journey_id, cmd)
-
-    async def record_assessment(self, journey_id: str, cmd: RecordAssessment) -> CommandResult:
-        """Record an assessment; the result carries the recommendation."""
-        return await self._update(journey_id, ClientJourneyWorkflow.record_assessment, cmd)
-
-    async def request_reassessment(
-        self, journey_id: str, cmd: RequestReassessment
-    ) -> CommandResult:
-        """Open a staff-requested reassessment."""
-        return await self._update(journey_id, ClientJourneyWorkflow.request_reassessment, cmd)
-
-    async def decide(self, journey_id: str, cmd: DecideTransition) -> CommandResult:
-        """Record a decision."""
-        return await self._update(journey_id, ClientJourneyWorkflow.decide, cmd)
-
-    async def report_event(self, journey_id: str, cmd: ReportEvent) -> CommandResult:
-        """Report a clinical event."""
-        return await self._update(journey_id, ClientJourneyWorkflow.report_event, cmd)
-
-    async def change_care_team(self, journey_id: str, cmd: ChangeCareTeam) -> CommandResult:
-        """Replace the care team."""
-        return await self._update(journey_id, ClientJourneyWorkflow.change_care_team, cmd)
-
-    async def revise_plan(self, journey_id: str, cmd: RevisePlan) -> CommandResult:
-        """Write a new plan version."""
-        return await self._update(journey_id, ClientJourneyWorkflow.revise_plan, cmd)
-
-    async def sign_plan(self, journey_id: str, cmd: SignPlan) -> CommandResult:
-        """Sign the current plan version."""
-        return await self._update(journey_id, ClientJourneyWorkflow.sign_plan, cmd)
-
-    async def record_check_in(self, journey_id: str, cmd: RecordCheckIn) -> CommandResult:
-        """Record an aftercare check-in."""
-        return await self._update(journey_id, ClientJourneyWorkflow.record_check_in, cmd)
-
-    async def record_instrument(self, journey_id: str, cmd: RecordInstrument) -> CommandResult:
-        """Score an instrument; the result carries total, band and flags."""
-        return await self._update(journey_id, ClientJourneyWorkflow.record_instrument, cmd)
-
-    async def complete_task(self, journey_id: str, cmd: CompleteTask) -> CommandResult:
-        """Close a follow-up or outreach task."""
-        return await self._update(journey_id, ClientJourneyWorkflow.complete_task, cmd)
+        update = operation_of(type(cmd)).name
+        handle = self._handle(journey_id)
+        try:
+            result: CommandResult = await handle.execute_update(
+                update, cmd, result_type=CommandResult
+            )
+            return result
+        except WorkflowUpdateFailedError as exc:
+            raise _translate_update(exc) from None
+        except RPCError as exc:
+            if await self._is_closed(handle):
+                raise CommandRejectedError(
+                    RejectionCode.JOURNEY_CLOSED, f"journey {journey_id} has ended"
+                ) from None
+            raise _translate_rpc(journey_id, exc) from None
 
     async def preview_migration(self, journey_id: str, target: Policy) -> MigrationPlan:
         """Dry run of a policy migration (a query; nothing changes)."""
@@ -176,14 +115,6 @@ class JourneyService:
             )
         except RPCError as exc:
             raise _translate_rpc(journey_id, exc) from None
-
-    async def migrate_policy(self, journey_id: str, cmd: MigratePolicy) -> CommandResult:
-        """Move the journey to another policy version."""
-        return await self._update(journey_id, ClientJourneyWorkflow.migrate_policy, cmd)
-
-    async def discharge(self, journey_id: str, cmd: Discharge) -> CommandResult:
-        """Discharge the client."""
-        return await self._update(journey_id, ClientJourneyWorkflow.discharge, cmd)
 
     async def healthy(self) -> bool:
         """Whether the Temporal frontend answers."""
@@ -196,24 +127,6 @@ class JourneyService:
         return self._client.get_workflow_handle_for(
             ClientJourneyWorkflow.run, journey_workflow_id(journey_id)
         )
-
-    async def _update(
-        self,
-        journey_id: str,
-        update: UpdateMethodMultiParam[[ClientJourneyWorkflow, C], CommandResult],
-        cmd: C,
-    ) -> CommandResult:
-        handle = self._handle(journey_id)
-        try:
-            return await handle.execute_update(update, cmd)
-        except WorkflowUpdateFailedError as exc:
-            raise _translate_update(exc) from None
-        except RPCError as exc:
-            if await self._is_closed(handle):
-                raise CommandRejectedError(
-                    RejectionCode.JOURNEY_CLOSED, f"journey {journey_id} has ended"
-                ) from None
-            raise _translate_rpc(journey_id, exc) from None
 
     async def _is_closed(self, handle: Handle) -> bool:
         # The raw call: the status is all we need, and it decodes on every server.

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.deps import Audited, Services
 from api.schemas import Board, WorkQueue
 from api.services import ApiServices
-from models.views import TaskView
+from models.views import StaffAccount, TaskView
 from readmodel.access import SEES_ALL
 from service.days import DayWindow, Due, due_range
 
@@ -31,10 +31,19 @@ async def work_queue(services: ApiServices, member: str | None) -> WorkQueue:
     return bucket(tasks, now, days)
 
 
+def scope(staff: StaffAccount) -> str | None:
+    """Whose care teams a staff member's lists and counts cover (None: every journey)."""
+    return None if staff.role in SEES_ALL else staff.staff_id
+
+
+async def board_for(services: ApiServices, staff: StaffAccount) -> Board:
+    """Counts of open journeys and the work due, as far as ``staff`` may see them."""
+    member = scope(staff)
+    counts = await services.queries.counts_by_phase_and_loc(member=member)
+    return Board(counts=counts, work=await work_queue(services, member))
+
+
 @router.get("")
 async def board(services: Services, audit: Audited) -> Board:
     """Counts of open journeys and the work due; clinicians see their care teams' work."""
-    staff = audit.staff
-    member = None if staff.role in SEES_ALL else staff.staff_id
-    counts = await services.queries.counts_by_phase_and_loc(member=member)
-    return Board(counts=counts, work=await work_queue(services, member))
+    return await board_for(services, audit.staff)

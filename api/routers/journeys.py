@@ -2,18 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from api.bodies import body_spec, read_body
 from api.deps import Audited, Services
 from api.responses import JOURNEY_READ_ERRORS, error_responses
-from api.schemas import (
-    CreateJourneyRequest,
-    JourneyCreated,
-    JourneyDetail,
-    JourneyPage,
-    to_team,
-)
-from models.commands import StartJourney
+from api.schemas import JourneyCreated, JourneyDetail, JourneyPage
+from models.commands import OpenJourney, StartJourney
 from models.journey import Phase
 from models.progress import ProgressView
 from readmodel.access import SEES_ALL
@@ -24,13 +19,17 @@ from service.live import live_view
 router = APIRouter(prefix="/journeys", tags=["journeys"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409))
-async def create_journey(
-    body: CreateJourneyRequest, services: Services, audit: Audited
-) -> JourneyCreated:
-    """Open a journey in intake with its care team."""
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 409),
+    openapi_extra=body_spec(OpenJourney.__name__),
+)
+async def create_journey(request: Request, services: Services, audit: Audited) -> JourneyCreated:
+    """Open a journey in intake with its care team; the id is generated unless given."""
+    body = await read_body(request, OpenJourney)
     staff = audit.staff
-    care_team = to_team(body.care_team)
+    care_team = body.care_team
     if staff.role not in SEES_ALL and staff.staff_id not in {
         m.member_id for m in care_team.members
     }:

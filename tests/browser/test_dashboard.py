@@ -83,11 +83,11 @@ async def _seed_board(site: Site) -> None:
     """A few more journeys so the board has something to show: one in crisis, one in care."""
     journeys = site.services.journeys
     await _start_journey(site, "J-UI-CRISIS")
-    await journeys.report_event(
+    await journeys.send(
         "J-UI-CRISIS", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by="rn-baker")
     )
     await _start_journey(site, "J-UI-WM")
-    result = await journeys.record_assessment(
+    result = await journeys.send(
         "J-UI-WM",
         RecordAssessment(
             assessment_id="J-UI-WM.A1",
@@ -97,7 +97,7 @@ async def _seed_board(site: Site) -> None:
         ),
     )
     assert result.reassessment_id is not None
-    await journeys.decide(
+    await journeys.send(
         "J-UI-WM",
         DecideTransition(reassessment_id=result.reassessment_id, decided_by="dr-ames", accept=True),
     )
@@ -206,10 +206,10 @@ async def _to_aftercare(site: Site, journey_id: str) -> None:
     await _start_journey(site, journey_id)
     for dims, reason in (({"d4": 2}, None), ({}, "step down")):
         if reason:
-            await journeys.request_reassessment(
+            await journeys.send(
                 journey_id, RequestReassessment(requested_by="th-chen", reason=reason)
             )
-        result = await journeys.record_assessment(
+        result = await journeys.send(
             journey_id,
             RecordAssessment(
                 assessment_id=f"{journey_id}.A{len(dims)}{reason or ''}".replace(" ", "-"),
@@ -219,7 +219,7 @@ async def _to_aftercare(site: Site, journey_id: str) -> None:
             ),
         )
         assert result.reassessment_id is not None
-        await journeys.decide(
+        await journeys.send(
             journey_id,
             DecideTransition(
                 reassessment_id=result.reassessment_id, decided_by="th-chen", accept=True
@@ -282,7 +282,7 @@ async def test_feed_updates_live_without_a_reload(site: Site) -> None:
         await expect(page.locator("#live-status")).to_have_text("live")
         before = await page.locator("#feed li").count()
         marker = await page.evaluate("() => (window.__loaded = performance.timeOrigin)")
-        await site.services.journeys.report_event(
+        await site.services.journeys.send(
             "J-UI-2", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by="cm-diaz")
         )
         fresh = page.locator("#feed li.fresh")
@@ -297,7 +297,7 @@ async def test_feed_updates_live_without_a_reload(site: Site) -> None:
 async def _assessed_for_withdrawal(site: Site, journey_id: str) -> str:
     """A journey whose open reassessment recommends 3.7-WM; returns the reassessment id."""
     await _start_journey(site, journey_id)
-    result = await site.services.journeys.record_assessment(
+    result = await site.services.journeys.send(
         journey_id,
         RecordAssessment(assessment_id=f"{journey_id}.A1", kind=AssessmentKind.COMPREHENSIVE,
                          dimensions=ratings(d1=3, d2=2), assessed_by="th-chen"),
@@ -370,21 +370,27 @@ async def test_clinical_forms_are_offered_and_taken_only_from_who_may_send_them(
     assert (state.phase, state.active_reassessment is not None) == (Phase.INTAKE, True)
     entries = await site.services.access.audit_log(limit=10, journey_id=journey)
     refused = {(e.actor, e.action, e.outcome) for e in entries}
-    assert ("ops-auth", "POST /ui/journeys/decide", "clinical_role_required") in refused
-    assert ("th-chen", "POST /ui/journeys/decide", "not_authorized") in refused
+    assert (
+        "ops-auth",
+        "POST /ui/journeys/{journey_id}/decide",
+        "clinical_role_required",
+    ) in refused
+    assert ("th-chen", "POST /ui/journeys/{journey_id}/decide", "not_authorized") in refused
 
 
 async def test_discharge_form_asks_a_disposition_for_each_open_urgent_item(site: Site) -> None:
     await _start_journey(site, "J-UI-DISPOSE")
     journeys = site.services.journeys
-    await journeys.assess("J-UI-DISPOSE", ratings(d5=3, d6=3), "th-chen")
+    await journeys.send(
+        "J-UI-DISPOSE", RecordAssessment(dimensions=ratings(d5=3, d6=3), assessed_by="th-chen")
+    )
     active = (await journeys.state("J-UI-DISPOSE")).active_reassessment
     assert active is not None
-    await journeys.decide(
+    await journeys.send(
         "J-UI-DISPOSE",
         DecideTransition(reassessment_id=active.reassessment_id, decided_by="dr-ames", accept=True),
     )
-    await journeys.record_instrument(
+    await journeys.send(
         "J-UI-DISPOSE", RecordInstrument(code="PHQ-9", answers=[0] * 8 + [2], recorded_by="th-chen")
     )
     (item,) = live_view(await journeys.state("J-UI-DISPOSE")).urgent_work

@@ -93,19 +93,17 @@ async def _stack(
 async def _admit(journeys: JourneyService, journey_id: str) -> None:
     """Start, assess, decide and report a crisis: routine and urgent events for the team."""
     await journeys.start(start_command(journey_id))
-    result = await journeys.record_assessment(
+    result = await journeys.send(
         journey_id,
         RecordAssessment(assessment_id=f"{journey_id}.A1", kind=AssessmentKind.COMPREHENSIVE,
                          dimensions=ratings(d5=3, d6=3), assessed_by=PRIMARY),
     )  # fmt: skip
     assert result.reassessment_id is not None
-    await journeys.decide(
+    await journeys.send(
         journey_id,
         DecideTransition(reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True),
     )
-    await journeys.report_event(
-        journey_id, ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
-    )
+    await journeys.send(journey_id, ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY))
 
 
 async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 30) -> None:
