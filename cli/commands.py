@@ -1,7 +1,9 @@
 """Staff commands: start a journey, assess, decide, report, discharge and the rest."""
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -11,13 +13,31 @@ from cli.context import backend, remote
 from cli.errors import describe_validation, invalid, run
 from cli.parsing import parse_ratings, parse_team
 from models.clinical import DimensionRating, Substance
-from models.commands import CommandResult, WorkDisposition
+from models.commands import (
+    ChangeCareTeam,
+    CommandResult,
+    CompleteTask,
+    DecideTransition,
+    Discharge,
+    OpenJourney,
+    RecordAssessment,
+    RecordCheckIn,
+    RecordInstrument,
+    ReportEvent,
+    RequestReassessment,
+    RevisePlan,
+    SignPlan,
+    StaffCommand,
+    WorkDisposition,
+)
 from models.instruments import SexAtBirth
 from models.journey import DischargeReason, Phase, Priority
 from models.plan import Goal, GoalStatus, RecoverySupport, Signer
 from models.policy import ClinicalEventKind
 from runtime.settings import get_settings
-from service.ids import new_journey_id
+
+if TYPE_CHECKING:
+    from cli.backend import Backend
 
 app = typer.Typer(no_args_is_help=True)
 _ratings = TypeAdapter(dict[str, DimensionRating])
@@ -46,7 +66,24 @@ def actor(by: str | None) -> str:
     raise typer.BadParameter("required without --api", param_hint="--by")
 
 
-def _report(result: CommandResult, journey_id: str, as_json: bool = False) -> None:
+Opener = Callable[[], AbstractAsyncContextManager["Backend"]]
+
+
+def configured_backend() -> AbstractAsyncContextManager["Backend"]:
+    """The backend the global options and the settings choose (``--api`` or Temporal)."""
+    return backend(get_settings())
+
+
+async def send(
+    journey: str, cmd: StaffCommand, as_json: bool, open_backend: Opener = configured_backend
+) -> None:
+    """Send the command to the journey and report what it did."""
+    async with open_backend() as journeys:
+        report(await journeys.send(journey, cmd), journey, as_json)
+
+
+def report(result: CommandResult, journey_id: str, as_json: bool = False) -> None:
+    """What a command did: for people, or the whole result as JSON."""
     if as_json:
         # The whole result, so a script need not read the recommendation back through show.
         render.print_json(result)
@@ -84,10 +121,12 @@ async def start(
     as_json: AsJson = False,
 ) -> None:
     """Open a journey in intake with its care team; prints the new journey id."""
-    care_team = parse_team(member)
+    opened = OpenJourney(
+        care_team=parse_team(member), sex_at_birth=sex_at_birth, journey_id=journey_id
+    )
     who = actor(by)
     async with backend(get_settings()) as journeys:
-        created = await journeys.start(care_team, journey_id or new_journey_id(), who, sex_at_birth)
+        created = await journeys.start(opened, who)
     if as_json:
         render.print_json({"journey_id": created})
     else:
@@ -114,10 +153,13 @@ async def assess(
     """Record an ASAM assessment on the open reassessment and show the recommendation."""
     # Ratings are checked before anything is contacted, so bad input names its field.
     dimensions = _checked_ratings(ratings)
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        result = await journeys.assess(journey, dimensions, who, reassessment, substance or [])
-        _report(result, journey, as_json)
+    cmd = RecordAssessment(
+        dimensions=dimensions,
+        assessed_by=actor(by),
+        reassessment_id=reassessment,
+        substances=substance or [],
+    )
+    await send(journey, cmd, as_json)
 
 
 def _checked_ratings(spec: str) -> dict[str, int]:
@@ -146,17 +188,15 @@ async def decide(
     """Decide an assessed reassessment: accept the recommendation or override it."""
     if accept == (phase is not None):
         raise invalid("--accept/--phase", "give one: --accept, or --phase with --loc and --reason")
-    decision: dict[str, Any] = {
-        "accept": accept,
-        "phase": phase,
-        "loc_code": loc,
-        "variance_reason": reason,
-    }
-    if reassessment:
-        decision["reassessment_id"] = reassessment
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.decide(journey, who, decision), journey, as_json)
+    cmd = DecideTransition(
+        reassessment_id=reassessment or None,
+        decided_by=actor(by),
+        accept=accept,
+        phase=phase,
+        loc_code=loc,
+        variance_reason=reason,
+    )
+    await send(journey, cmd, as_json)
 
 
 @app.command()
@@ -170,9 +210,8 @@ async def reassess(
 ) -> None:
     """Ask for a reassessment now."""
     priority = Priority.URGENT if urgent else Priority.ROUTINE
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.reassess(journey, who, reason, priority), journey, as_json)
+    cmd = RequestReassessment(requested_by=actor(by), reason=reason, priority=priority)
+    await send(journey, cmd, as_json)
 
 
 @app.command()
@@ -184,9 +223,7 @@ async def event(
     as_json: AsJson = False,
 ) -> None:
     """Report a clinical event (relapse, positive screen, missed session, crisis...)."""
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.event(journey, kind, who), journey, as_json)
+    await send(journey, ReportEvent(kind=kind, reported_by=actor(by)), as_json)
 
 
 @app.command()
@@ -201,10 +238,8 @@ async def measure(
     as_json: AsJson = False,
 ) -> None:
     """Score an instrument; totals, bands and flags are computed and triggers fire."""
-    values = _parse_answers(answers)
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.measure(journey, code, values, who), journey, as_json)
+    cmd = RecordInstrument(code=code, answers=_parse_answers(answers), recorded_by=actor(by))
+    await send(journey, cmd, as_json)
 
 
 def _parse_answers(spec: str) -> list[int]:
@@ -223,9 +258,7 @@ async def done(
     as_json: AsJson = False,
 ) -> None:
     """Close a follow-up or outreach task."""
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.complete_task(journey, task_id, who), journey, as_json)
+    await send(journey, CompleteTask(task_id=task_id, completed_by=actor(by)), as_json)
 
 
 @app.command("check-in")
@@ -243,9 +276,8 @@ async def check_in(
     as_json: AsJson = False,
 ) -> None:
     """Record an aftercare check-in, with the recovery supports used and any use."""
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.check_in(journey, who, support or [], use), journey, as_json)
+    cmd = RecordCheckIn(recorded_by=actor(by), supports_attended=support or [], substance_use=use)
+    await send(journey, cmd, as_json)
 
 
 @app.command()
@@ -259,9 +291,8 @@ async def team(
 ) -> None:
     """Replace the care team (open work of departed members is handed over)."""
     care_team = parse_team(member)
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.team(journey, care_team, who, reason), journey, as_json)
+    cmd = ChangeCareTeam(changed_by=actor(by), care_team=care_team, reason=reason)
+    await send(journey, cmd, as_json)
 
 
 @app.command()
@@ -290,10 +321,10 @@ async def plan(
         g.model_copy(update={"status": GoalStatus.ACHIEVED}) if g.goal_id in (achieved or []) else g
         for g in goals
     ]
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        result = await journeys.plan(journey, goals, who, reason, recovery_support or [])
-        _report(result, journey, as_json)
+    cmd = RevisePlan(
+        author=actor(by), reason=reason, goals=goals, recovery_supports=recovery_support or []
+    )
+    await send(journey, cmd, as_json)
 
 
 def _parse_goal(spec: str) -> Goal:
@@ -317,9 +348,7 @@ async def sign(
     as_json: AsJson = False,
 ) -> None:
     """Sign the current plan version; the review completes with both signatures."""
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.sign(journey, version, signer, who), journey, as_json)
+    await send(journey, SignPlan(version=version, signer=signer, signed_by=actor(by)), as_json)
 
 
 @app.command()
@@ -348,9 +377,8 @@ async def discharge(
     item, --hand-over or --close; without one the journey refuses the discharge (exit 3).
     """
     dispositions = _dispositions(hand_over or [], close or [])
-    who = actor(by)
-    async with backend(get_settings()) as journeys:
-        _report(await journeys.discharge(journey, reason, who, dispositions), journey, as_json)
+    cmd = Discharge(discharged_by=actor(by), reason=reason, dispositions=dispositions)
+    await send(journey, cmd, as_json)
 
 
 def _dispositions(hand_over: list[str], close: list[str]) -> list[WorkDisposition]:

@@ -65,7 +65,7 @@ async def seed_one(
         StartJourney(journey_id=journey_id, care_team=care_team, started_by="demo", policy=policy)
     )
     if stage == "discharged":
-        await journeys.discharge(
+        await journeys.send(
             journey_id, Discharge(discharged_by=clinician, reason=DischargeReason.AGAINST_ADVICE)
         )
     if stage in ("intake", "discharged"):
@@ -77,7 +77,7 @@ async def seed_one(
         journeys, journey_id, (clinician, physician), intake, AssessmentKind.COMPREHENSIVE
     )
     if stage == "aftercare":
-        await journeys.request_reassessment(
+        await journeys.send(
             journey_id, RequestReassessment(requested_by=clinician, reason="treatment goals met")
         )
         ratings = dict.fromkeys(policy.dimensions, 0)
@@ -96,7 +96,7 @@ async def _assess_and_accept(
 ) -> None:
     """The primary clinician assesses, the physician decides."""
     assessor, decider = by
-    result = await journeys.record_assessment(
+    result = await journeys.send(
         journey_id,
         RecordAssessment(
             assessment_id=f"A-{journey_id}-{kind.value}",
@@ -106,7 +106,7 @@ async def _assess_and_accept(
         ),
     )
     assert result.reassessment_id is not None
-    await journeys.decide(
+    await journeys.send(
         journey_id,
         DecideTransition(reassessment_id=result.reassessment_id, decided_by=decider, accept=True),
     )

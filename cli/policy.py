@@ -148,7 +148,7 @@ async def _apply(
         if plan.blocked is not None:
             continue
         try:
-            await journeys.migrate_policy(plan.journey_id, cmd)
+            await journeys.send(plan.journey_id, cmd)
         except CommandRejectedError as exc:
             render.console.print(f"[red]{plan.journey_id}: refused: {exc.message}[/red]")
             await access.record(cmd.migrated_by, "policy.migrate", plan.journey_id, "rejected")

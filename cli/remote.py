@@ -1,19 +1,15 @@
 """The CLI over the HTTP API with a staff token (no Temporal access needed)."""
 
 import json
+import string
 from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
 
-from models.care import CareTeam
-from models.clinical import Substance
-from models.commands import CommandResult, WorkDisposition
+from models.commands import CommandResult, OpenJourney, StaffCommand, operation_of
 from models.errors import RejectionCode
-from models.instruments import SexAtBirth
-from models.journey import DischargeReason, Phase, Priority
-from models.plan import Goal, RecoverySupport, Signer
-from models.policy import ClinicalEventKind
+from models.journey import Phase
 from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, StaffAccount, Timeline
 from service.access import AccessCode, AccessDeniedError
@@ -28,11 +24,14 @@ _feed = TypeAdapter(list[FeedItem])
 class RemoteBackend:
     """Each operation is one API request; the token's owner is the actor."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(
+        self, base_url: str, token: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
             timeout=TIMEOUT_S,
+            transport=transport,
         )
 
     async def close(self) -> None:
@@ -48,111 +47,23 @@ class RemoteBackend:
             raise _error(response)
         return response.json()
 
-    async def _command(self, method: str, path: str, body: dict[str, Any]) -> CommandResult:
-        return CommandResult.model_validate_json(_dump(await self._call(method, path, json=body)))
-
-    async def start(
-        self, care_team: CareTeam, journey_id: str, by: str, sex_at_birth: SexAtBirth
-    ) -> str:
-        """POST /journeys."""
-        body = {
-            "care_team": care_team.model_dump(mode="json"),
-            "journey_id": journey_id,
-            "sex_at_birth": sex_at_birth.value,
-        }
-        created = await self._call("POST", "/journeys", json=body)
+    async def start(self, journey: OpenJourney, by: str) -> str:
+        """POST /journeys; the token's owner opens it, the API generates an id not given."""
+        created = await self._call("POST", "/journeys", json=journey.model_dump(mode="json"))
         return str(created["journey_id"])
 
-    async def assess(
-        self,
-        journey: str,
-        dimensions: dict[str, int],
-        by: str,
-        reassessment: str | None,
-        substances: list[Substance] | None = None,
-    ) -> CommandResult:
-        """POST /journeys/{id}/assessments."""
-        body = {
-            "dimensions": dimensions,
-            "reassessment_id": reassessment,
-            "substances": [s.value for s in substances or []],
-        }
-        return await self._command("POST", f"/journeys/{journey}/assessments", body)
-
-    async def decide(self, journey: str, by: str, decision: dict[str, Any]) -> CommandResult:
-        """POST /journeys/{id}/decisions."""
-        body = {k: (v.value if isinstance(v, Phase) else v) for k, v in decision.items()}
-        return await self._command("POST", f"/journeys/{journey}/decisions", body)
-
-    async def reassess(
-        self, journey: str, by: str, reason: str, priority: Priority
-    ) -> CommandResult:
-        """POST /journeys/{id}/reassessments."""
-        body = {"reason": reason, "priority": priority.value}
-        return await self._command("POST", f"/journeys/{journey}/reassessments", body)
-
-    async def event(self, journey: str, kind: ClinicalEventKind, by: str) -> CommandResult:
-        """POST /journeys/{id}/events."""
-        return await self._command("POST", f"/journeys/{journey}/events", {"kind": kind.value})
-
-    async def measure(self, journey: str, code: str, answers: list[int], by: str) -> CommandResult:
-        """POST /journeys/{id}/instruments."""
-        body = {"code": code, "answers": answers}
-        return await self._command("POST", f"/journeys/{journey}/instruments", body)
-
-    async def complete_task(self, journey: str, task_id: str, by: str) -> CommandResult:
-        """POST /journeys/{id}/tasks/{task_id}/complete."""
-        path = f"/journeys/{journey}/tasks/{task_id}/complete"
-        return CommandResult.model_validate_json(_dump(await self._call("POST", path)))
-
-    async def check_in(
-        self, journey: str, by: str, supports: list[RecoverySupport], substance_use: bool
-    ) -> CommandResult:
-        """POST /journeys/{id}/check-ins."""
-        body = {"supports_attended": [s.value for s in supports], "substance_use": substance_use}
-        return await self._command("POST", f"/journeys/{journey}/check-ins", body)
-
-    async def team(self, journey: str, care_team: CareTeam, by: str, reason: str) -> CommandResult:
-        """PUT /journeys/{id}/care-team."""
-        body = {"care_team": care_team.model_dump(mode="json"), "reason": reason}
-        return await self._command("PUT", f"/journeys/{journey}/care-team", body)
-
-    async def plan(
-        self,
-        journey: str,
-        goals: list[Goal],
-        by: str,
-        reason: str,
-        recovery_supports: list[RecoverySupport],
-    ) -> CommandResult:
-        """PUT /journeys/{id}/plan."""
-        body = {
-            "reason": reason,
-            "goals": [g.model_dump(mode="json") for g in goals],
-            "recovery_supports": [s.value for s in recovery_supports],
-        }
-        return await self._command("PUT", f"/journeys/{journey}/plan", body)
-
-    async def sign(self, journey: str, version: int, signer: Signer, by: str) -> CommandResult:
-        """POST /journeys/{id}/plan/signatures."""
-        body = {"version": version, "signer": signer.value}
-        return await self._command("POST", f"/journeys/{journey}/plan/signatures", body)
-
-    async def discharge(
-        self,
-        journey: str,
-        reason: DischargeReason,
-        by: str,
-        dispositions: list[WorkDisposition] | None = None,
-    ) -> CommandResult:
-        """POST /journeys/{id}/discharge."""
-        body = {
-            "reason": reason.value,
-            "dispositions": [
-                d.model_dump(mode="json", exclude_none=True) for d in dispositions or []
-            ],
-        }
-        return await self._command("POST", f"/journeys/{journey}/discharge", body)
+    async def send(self, journey: str, cmd: StaffCommand) -> CommandResult:
+        """The command's route in the table (``OPERATIONS``): fields named in its path go in
+        the URL, the others in the body; the API fills in the actor from the token."""
+        op = operation_of(type(cmd))
+        if op.method is None or op.path is None:
+            raise JourneyError(f"{op.name} is not offered by the API")
+        in_path = path_fields(op.path)
+        values = cmd.model_dump(mode="json", include=set(in_path))
+        route = op.path.format_map(values)
+        body = cmd.model_dump(mode="json", exclude={cmd.ACTOR, *in_path})
+        answer = await self._call(op.method, f"/journeys/{journey}{route}", json=body)
+        return CommandResult.model_validate_json(_dump(answer))
 
     async def show(self, journey: str) -> tuple[LiveJourney, Timeline | None]:
         """GET /journeys/{id}."""
@@ -199,6 +110,11 @@ class RemoteBackend:
     async def whoami(self) -> StaffAccount:
         """GET /me."""
         return StaffAccount.model_validate(await self._call("GET", "/me"))
+
+
+def path_fields(path: str) -> list[str]:
+    """The command fields a route takes from its URL (``{task_id}``), as the API reads them."""
+    return [f for _, f, _, _ in string.Formatter().parse(path) if f]
 
 
 def _dump(value: Any) -> str:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from cli.commands import _report
+from cli.commands import report
 from cli.main import app
 from models.clinical import Recommendation
 from models.commands import CommandResult
@@ -50,14 +50,14 @@ def test_json_prints_the_whole_result_and_nothing_else(capsys: pytest.CaptureFix
         ),
         at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
     )
-    _report(result, "J-7KQ2M9XPT4", as_json=True)
+    report(result, "J-7KQ2M9XPT4", as_json=True)
     out = capsys.readouterr().out
     assert json.loads(out) == result.model_dump(mode="json")
     assert CommandResult.model_validate_json(out) == result
 
 
 def test_without_json_the_result_is_for_people(capsys: pytest.CaptureFixture[str]) -> None:
-    _report(CommandResult(seq=3, message="event recorded"), "J-7KQ2M9XPT4")
+    report(CommandResult(seq=3, message="event recorded"), "J-7KQ2M9XPT4")
     out = capsys.readouterr().out
     assert "event recorded (J-7KQ2M9XPT4, event 3)" in out
     with pytest.raises(json.JSONDecodeError):
