@@ -94,6 +94,11 @@ class EventKind(StrEnum):
     WORK_CLOSED = "work_closed"
 
 
+# Kinds whose recipients the command that emits them names (the whole care team, say): a
+# policy file needs no routing rule for them.
+ADDRESSED_BY_COMMAND: frozenset[EventKind] = frozenset()
+
+
 class JourneyEvent(StrictModel):
     """One event with its sequence number and the team members it is routed to."""
 

@@ -12,7 +12,7 @@ from models.base import FrozenModel, LocCode, ShortText
 from models.care import Role
 from models.clinical import Substance
 from models.instruments import InstrumentRegistry
-from models.journey import EventKind, Phase, Priority
+from models.journey import ADDRESSED_BY_COMMAND, EventKind, Phase, Priority
 
 
 class ClinicalEventKind(StrEnum):
@@ -323,7 +323,7 @@ class Policy(FrozenModel):
         """
         missing = [f"events: no rule for {k}" for k in ClinicalEventKind if k not in
                    {r.kind for r in self.events}]  # fmt: skip
-        routed = {r.event for r in self.routing}
+        routed = {r.event for r in self.routing} | ADDRESSED_BY_COMMAND
         return missing + [f"routing: no rule for {k}" for k in EventKind if k not in routed]
 
     def event_rule(self, kind: ClinicalEventKind) -> EventRule:
