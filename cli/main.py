@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from cli import check, commands, demo, notify, policy, staff, up, views
+from cli import check, commands, demo, generic, notify, policy, staff, up, views
 from cli.context import remote
 from cli.errors import flush_and_exit
+from models.commands import OPERATIONS
 
 app = typer.Typer(
     name="journeys",
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 for module in (up, commands, views, demo, check):
     app.registered_commands += module.app.registered_commands
+# Table lines with a CLI verb that no command above offers get one made from their model.
+generic.register(app, OPERATIONS)
 
 
 @app.callback()
