@@ -14,6 +14,7 @@ from clinical.schedule import check_in_window_opens
 from models.authority import ClinicalAction
 from models.clinical import ReassessmentStatus, ReassessmentTrigger
 from models.commands import (
+    AddNote,
     ChangeCareTeam,
     CommandResult,
     CompleteTask,
@@ -63,6 +64,21 @@ def apply_report_event(state: JourneyState, cmd: ReportEvent, now: datetime) -> 
             rule.priority,
         ).reassessment_id
     return CommandResult(seq=event.seq, message="event recorded", reassessment_id=opened)
+
+
+def check_add_note(state: JourneyState, cmd: AddNote) -> None:
+    """Notes are taken while the journey is open."""
+    check_open(state)
+
+
+def apply_add_note(state: JourneyState, cmd: AddNote, now: datetime) -> CommandResult:
+    """Put the note on the timeline and in the feeds of the rest of the care team."""
+    check_add_note(state, cmd)
+    team = [m.member_id for m in state.care_team.members if m.member_id != cmd.written_by]
+    event = journal.emit(
+        state, EventKind.NOTE_ADDED, now, cmd.text, refs={"author": cmd.written_by}, to=team
+    )
+    return CommandResult(seq=event.seq, message="note added")
 
 
 def check_change_care_team(state: JourneyState, cmd: ChangeCareTeam) -> None:

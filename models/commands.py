@@ -161,6 +161,15 @@ class RecordCheckIn(StaffCommand):
     substance_use: bool = False
 
 
+class AddNote(StaffCommand):
+    """A free-text note on the journey's timeline for the care team; it never leaves the
+    program (outbound messages carry no free text)."""
+
+    ACTOR = "written_by"
+    text: ShortText
+    written_by: OpaqueId
+
+
 class WorkDisposition(StrictModel):
     """What happens to one open task or reassessment at discharge.
 
@@ -266,6 +275,7 @@ OPERATIONS = (
     Operation("change_care_team", ChangeCareTeam, "PUT", "/care-team", "team"),
     Operation("discharge", Discharge, "POST", "/discharge", "discharge",
               ClinicalCommand.DISCHARGE),
+    Operation("add_note", AddNote, "POST", "/notes", "note"),
     # Reviewed per journey with a dry run first: `journeys policy migrate` (cluster access).
     Operation("migrate_policy", MigratePolicy, None, None, None),
 )  # fmt: skip

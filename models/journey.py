@@ -92,11 +92,13 @@ class EventKind(StrEnum):
     # Dispositions recorded at discharge for open work.
     WORK_HANDED_OVER = "work_handed_over"
     WORK_CLOSED = "work_closed"
+    # A staff member's free-text note for the team (the summary is the note).
+    NOTE_ADDED = "note_added"
 
 
 # Kinds whose recipients the command that emits them names (the whole care team, say): a
 # policy file needs no routing rule for them.
-ADDRESSED_BY_COMMAND: frozenset[EventKind] = frozenset()
+ADDRESSED_BY_COMMAND: frozenset[EventKind] = frozenset({EventKind.NOTE_ADDED})
 
 
 class JourneyEvent(StrictModel):

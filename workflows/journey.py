@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from clinical.shared_policy import shared
     from clinical.timers import next_deadline, run_due_work
     from models.commands import (
+        AddNote,
         ChangeCareTeam,
         CommandResult,
         CompleteTask,
@@ -246,6 +247,15 @@ class ClientJourneyWorkflow:
     @report_event.validator
     def _check_report_event(self, cmd: ReportEvent) -> None:
         self._validate(lambda: episode.check_report_event(self._state, cmd))
+
+    @workflow.update
+    async def add_note(self, cmd: AddNote) -> CommandResult:
+        """Add a free-text note to the timeline for the care team."""
+        return await self._command(lambda now: episode.apply_add_note(self._state, cmd, now))
+
+    @add_note.validator
+    def _check_add_note(self, cmd: AddNote) -> None:
+        self._validate(lambda: episode.check_add_note(self._state, cmd))
 
     @workflow.update
     async def change_care_team(self, cmd: ChangeCareTeam) -> CommandResult:

@@ -12,6 +12,7 @@ from clinical.timers import next_deadline, run_due_work
 from clinical.transitions import allowed_targets
 from models.clinical import AssessmentKind, ReassessmentStatus, ReassessmentTrigger
 from models.commands import (
+    AddNote,
     CommandResult,
     DecideTransition,
     Discharge,
@@ -20,7 +21,7 @@ from models.commands import (
     ReportEvent,
     RequestReassessment,
 )
-from models.journey import DischargeReason, Phase
+from models.journey import DischargeReason, EventKind, Phase
 from models.policy import ClinicalEventKind
 from models.state import JourneyState
 from tests.builders import PHYSICIAN, PRIMARY, T0, start_command
@@ -45,6 +46,8 @@ op_st = st.one_of(
     st.tuples(st.just("event"), st.sampled_from(list(ClinicalEventKind))),
     st.tuples(st.just("request"), st.just(0)),
     st.tuples(st.just("check_in"), st.just(0)),
+    # Free text up to the limit: a note is never cut and never breaks the journey.
+    st.tuples(st.just("note"), st.text(min_size=1, max_size=500).filter(str.strip)),
     st.tuples(st.just("wait"), st.integers(1, 24 * 40)),
     st.tuples(st.just("wait"), st.integers(24 * 60, 24 * 200)),
     # Discharge ends everything, so it is drawn one time in ten.
@@ -89,6 +92,14 @@ def _apply(state: JourneyState, op: tuple[object, ...], now: datetime) -> Comman
         )
     if kind == "check_in":
         return episode.apply_record_check_in(state, RecordCheckIn(recorded_by=PRIMARY), now)
+    if kind == "note":
+        note = AddNote(text=str(op[1]), written_by=PRIMARY)
+        result = episode.apply_add_note(state, note, now)
+        added = state.outbox[-1]
+        assert (added.kind, added.summary) == (EventKind.NOTE_ADDED, note.text)
+        assert PRIMARY not in added.recipients
+        assert set(added.recipients) == {m.member_id for m in state.care_team.members} - {PRIMARY}
+        return result
     if kind == "discharge":
         return episode.apply_discharge(
             state,
