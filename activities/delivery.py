@@ -104,9 +104,9 @@ class DeliveryActivities:
         if wait > 0:
             return DeliveryOutcome(status=DeliveryStatus.PENDING, throttled_for_s=wait)
         body = render_webhook(message, self._settings.public_url)
-        secrets = [str(s) for s in endpoint.secrets]
         await self._send(
-            message, send_webhook(self._http, endpoint.url, secrets, body, message.key)
+            message,
+            send_webhook(self._http, endpoint.url, endpoint.signing_secrets, body, message.key),
         )
         await self._store.mark_sent(message.key, _attempt(), message.target, WEBHOOK_PURPOSE)
         return DeliveryOutcome(status=DeliveryStatus.SENT)

@@ -102,10 +102,11 @@ class Dispatcher:
                 and note.recipient in members.get(note.journey_id, set())
             ):
                 targets.append((ExternalChannel.EMAIL, note.recipient))
-            for endpoint in endpoints:
-                if endpoint.types and generic_type(kind).value not in endpoint.types:
-                    continue
-                targets.append((ExternalChannel.WEBHOOK, endpoint.endpoint_id))
+            targets += [
+                (ExternalChannel.WEBHOOK, endpoint.endpoint_id)
+                for endpoint in endpoints
+                if endpoint.accepts(generic_type(kind).value)
+            ]
             for channel, target in targets:
                 key = delivery_key(note.journey_id, note.seq, target, channel)
                 rows[key] = NewDelivery(

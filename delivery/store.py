@@ -98,10 +98,10 @@ class DeliveryStore:
             if row is None:
                 raise UnknownTargetError(f"webhook endpoint {endpoint_id} does not exist")
             if retire_old:
-                row.secrets = list(row.secrets[:1])
+                row.secrets = row.signing_secrets[:1]
                 return None
             secret = new_secret()
-            row.secrets = [secret, *row.secrets[:1]]
+            row.secrets = [secret, *row.signing_secrets[:1]]
             return secret
 
     async def set_endpoint_active(self, endpoint_id: str, active: bool) -> None:
@@ -296,12 +296,13 @@ class DispatchTransaction:
     async def due_at(self, journey_id: str, seq: int) -> datetime | None:
         """The due time of the work an event is about (a task or a reassessment), if any."""
         event = await self._session.get(EventRow, (journey_id, seq))
-        refs = event.refs if event else {}
-        if "task_id" in refs:
-            task = await self._session.get(TaskRow, refs["task_id"])
+        if event is None:
+            return None
+        if (task_id := event.ref("task_id")) is not None:
+            task = await self._session.get(TaskRow, task_id)
             return task.due_at if task else None
-        if "reassessment_id" in refs:
-            found = await self._session.get(ReassessmentRow, refs["reassessment_id"])
+        if (reassessment_id := event.ref("reassessment_id")) is not None:
+            found = await self._session.get(ReassessmentRow, reassessment_id)
             return found.due_at if found else None
         return None
 

@@ -2,13 +2,15 @@
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.views import FeedItem
 from readmodel.tables import NotificationRow
+
+T = TypeVar("T")
 
 
 class FeedQueries:
@@ -81,7 +83,7 @@ class FeedQueries:
             result = await session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def _all(self, query: Select[Any]) -> Sequence[Any]:
+    async def _all(self, query: Select[T]) -> Sequence[T]:
         async with self._sessions() as session:
             return (await session.scalars(query)).all()
 

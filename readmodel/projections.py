@@ -8,6 +8,7 @@ happened (events, plan versions, notifications) are written once.
 import asyncio
 import functools
 import weakref
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
@@ -99,7 +100,7 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _upsert(conn: Connection, model: type[Base], values: list[Row], seq: str) -> int:
+def _upsert(conn: Connection, model: type[Base], values: Sequence[Row], seq: str) -> int:
     """Insert, or update only where the incoming sequence is strictly newer.
 
     Returns:
@@ -112,7 +113,7 @@ def _upsert(conn: Connection, model: type[Base], values: list[Row], seq: str) ->
 
 
 def _insert_absent(
-    conn: Connection, model: type[Base], values: list[Row], keys: tuple[str, ...] = ()
+    conn: Connection, model: type[Base], values: Sequence[Row], keys: tuple[str, ...] = ()
 ) -> int:
     """Insert rows whose key is not stored yet; returns how many were new."""
     if not values:

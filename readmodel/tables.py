@@ -106,6 +106,11 @@ class EventRow(Base):
     summary: Mapped[str] = mapped_column(String(500))
     refs: Mapped[dict[str, Any]]
 
+    def ref(self, name: str) -> str | None:
+        """One of the event's references (the ids it is about), if it has it."""
+        value = self.refs.get(name)
+        return None if value is None else str(value)
+
 
 class ReassessmentRow(Base):
     """A reassessment with its recommendation and decision side by side."""
@@ -229,6 +234,15 @@ class WebhookEndpointRow(Base):
     rate_per_minute: Mapped[int]
     active: Mapped[bool]
     created_at: Mapped[datetime]
+
+    @property
+    def signing_secrets(self) -> list[str]:
+        """The secrets that sign deliveries, newest first."""
+        return [str(s) for s in self.secrets]
+
+    def accepts(self, event_type: str) -> bool:
+        """Whether the endpoint wants events of this generic type (no filter: every type)."""
+        return not self.types or event_type in self.types
 
 
 class DeliveryRow(Base):
