@@ -161,11 +161,11 @@ def _assessment(journey_id: str, n: int, kind: AssessmentKind, **ratings: int) -
 async def _admit(service: JourneyService, journey_id: str) -> None:
     """Start, initial assessment, decision (each answers after its projection is written)."""
     await service.start(_start(journey_id))
-    result = await service.record_assessment(
+    result = await service.send(
         journey_id, _assessment(journey_id, 1, AssessmentKind.COMPREHENSIVE, d4=2)
     )
     assert result.reassessment_id is not None
-    await service.decide(
+    await service.send(
         journey_id,
         DecideTransition(reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True),
     )
@@ -250,15 +250,15 @@ async def measure_latency(
             if len(results.latencies_ms) >= COMMANDS:
                 return
             due = time.perf_counter() + interval
-            await service.request_reassessment(
+            await service.send(
                 journey_id, RequestReassessment(requested_by=PRIMARY, reason="bench")
             )
-            result = await service.record_assessment(
+            result = await service.send(
                 journey_id, _assessment(journey_id, n + 2, AssessmentKind.REASSESSMENT, d4=2)
             )
             assert result.reassessment_id is not None
             sent = time.perf_counter()
-            decided = await service.decide(
+            decided = await service.send(
                 journey_id,
                 DecideTransition(
                     reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True
@@ -318,11 +318,11 @@ async def _fifteen_months(
         state = await service.state(journey_id)
         active = state.active_reassessment
         assert active is not None
-        result = await service.record_assessment(
+        result = await service.send(
             journey_id, _assessment(journey_id, state.seq, AssessmentKind.REASSESSMENT, **ratings)
         )
         assert result.reassessment_id is not None
-        await service.decide(
+        await service.send(
             journey_id,
             DecideTransition(reassessment_id=result.reassessment_id, decided_by=PHYSICIAN,
                              accept=True),
@@ -331,11 +331,11 @@ async def _fifteen_months(
     await service.start(_start(journey_id))
     described = await env.client.get_workflow_handle(journey_workflow_id(journey_id)).describe()
     first_run = described.run_id
-    first = await service.record_assessment(
+    first = await service.send(
         journey_id, _assessment(journey_id, 0, AssessmentKind.COMPREHENSIVE, d1=3, d2=2)
     )
     assert first.reassessment_id is not None
-    await service.decide(
+    await service.send(
         journey_id,
         DecideTransition(reassessment_id=first.reassessment_id, decided_by=PHYSICIAN, accept=True),
     )
@@ -345,7 +345,7 @@ async def _fifteen_months(
         await env.sleep(timedelta(days=7, minutes=1))
         await review(d5=3, d6=3)
     for _ in range(extra):
-        await service.record_instrument(
+        await service.send(
             journey_id, RecordInstrument(code="GAD-7", answers=[0] * 7, recorded_by=PRIMARY)
         )
     await env.sleep(timedelta(days=7, minutes=1))
@@ -358,7 +358,7 @@ async def _fifteen_months(
     for offset in POLICY.aftercare.check_ins:
         await env.sleep(timedelta(days=offset.days - elapsed))
         elapsed = offset.days
-        await service.record_check_in(journey_id, RecordCheckIn(recorded_by="cm-diaz"))
+        await service.send(journey_id, RecordCheckIn(recorded_by="cm-diaz"))
     await env.sleep(timedelta(days=10))
     handle = env.client.get_workflow_handle(
         journey_workflow_id(journey_id), result_type=JourneyState
