@@ -1,7 +1,6 @@
 """The CLI over the HTTP API with a staff token (no Temporal access needed)."""
 
 import json
-import string
 from typing import Any
 
 import httpx
@@ -58,7 +57,7 @@ class RemoteBackend:
         op = operation_of(type(cmd))
         if op.method is None or op.path is None:
             raise JourneyError(f"{op.name} is not offered by the API")
-        in_path = path_fields(op.path)
+        in_path = op.path_fields
         values = cmd.model_dump(mode="json", include=set(in_path))
         route = op.path.format_map(values)
         body = cmd.model_dump(mode="json", exclude={cmd.ACTOR, *in_path})
@@ -110,11 +109,6 @@ class RemoteBackend:
     async def whoami(self) -> StaffAccount:
         """GET /me."""
         return StaffAccount.model_validate(await self._call("GET", "/me"))
-
-
-def path_fields(path: str) -> list[str]:
-    """The command fields a route takes from its URL (``{task_id}``), as the API reads them."""
-    return [f for _, f, _, _ in string.Formatter().parse(path) if f]
 
 
 def _dump(value: Any) -> str:

@@ -6,6 +6,7 @@ journey's update of the same name applies it. ``OPERATIONS`` says, once per comm
 update, route and CLI verb it travels by and whether only clinical accounts may send it.
 """
 
+import string
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -254,6 +255,11 @@ class Operation:
     path: str | None
     cli: str | None
     clinical: ClinicalCommand | None = None
+
+    @property
+    def path_fields(self) -> list[str]:
+        """The command fields its route takes from the URL (``{task_id}``), not the body."""
+        return [f for _, f, _, _ in string.Formatter().parse(self.path or "") if f]
 
 
 # The command table: a new command is its model, its rule, its update and one line here.

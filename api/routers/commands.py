@@ -6,7 +6,6 @@ before the journey is asked; the journey then checks the actor's care-team role 
 policy.
 """
 
-import string
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, FastAPI, Request
@@ -30,11 +29,6 @@ from service.access import authorize
 router = APIRouter(prefix="/journeys/{journey_id}", tags=["journey commands"])
 
 
-def path_fields(op: Operation) -> list[str]:
-    """The command fields a route takes from its URL (``{task_id}``)."""
-    return [f for _, f, _, _ in string.Formatter().parse(op.path or "") if f]
-
-
 def _request_name(op: Operation) -> str:
     return f"{op.command.__name__}Request"
 
@@ -50,7 +44,7 @@ async def send_command(
 
 
 def _endpoint(op: Operation) -> Callable[..., Awaitable[CommandResult]]:
-    in_path = path_fields(op)
+    in_path = op.path_fields
 
     async def endpoint(
         journey_id: str, request: Request, services: Services, audit: Audited
@@ -66,7 +60,7 @@ def _endpoint(op: Operation) -> Callable[..., Awaitable[CommandResult]]:
 
 def _path_parameters(op: Operation) -> list[dict[str, object]]:
     return [{"name": f, "in": "path", "required": True, "schema": {"type": "string"}}
-            for f in path_fields(op)]  # fmt: skip
+            for f in op.path_fields]  # fmt: skip
 
 
 for _op in OPERATIONS:
@@ -88,7 +82,7 @@ def install(app: FastAPI) -> None:
     # Declared once for every command route: the schema lists each error it can answer.
     app.include_router(router, responses=COMMAND_ERRORS)
     bodies: dict[str, tuple[type[BaseModel], list[str]]] = {
-        _request_name(op): (op.command, [op.command.ACTOR, *path_fields(op)])
+        _request_name(op): (op.command, [op.command.ACTOR, *op.path_fields])
         for op in OPERATIONS
         if op.path is not None
     }

@@ -9,7 +9,7 @@ from typing import cast
 import httpx
 import pytest
 
-from cli.remote import RemoteBackend, path_fields
+from cli.remote import RemoteBackend
 from models.care import CareTeam, CareTeamMember, Role
 from models.commands import (
     OPERATIONS,
@@ -108,7 +108,7 @@ async def test_a_command_goes_by_its_route_as_its_model_without_the_actor(
     [request] = seen
     op = operation_of(type(cmd))
     assert op.path is not None
-    in_path = path_fields(op.path)
+    in_path = op.path_fields
     route = op.path.format(**{f: getattr(cmd, f) for f in in_path})
     assert request.method == op.method
     assert request.url == f"http://api.test/journeys/J-1{route}"

@@ -204,6 +204,16 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     assert "Milestones" in table
     assert "goal_achieved" in table
     _migrate_policy(env, journey)
+    # A note, from the command table alone: on the timeline, for the rest of the team.
+    noted = as_json(journeys(env, "note", journey, "--text", "Prefers evening groups",
+                             "--by", "cm-diaz", "--json"))  # fmt: skip
+    assert noted["message"] == "note added"
+    shown = as_json(journeys(env, "show", journey, "--json"))
+    (note,) = [e for e in shown["timeline"]["events"] if e["kind"] == "note_added"]
+    assert (note["seq"], note["summary"]) == (noted["seq"], "Prefers evening groups")
+    too_long = journeys(env, "note", journey, "--text", "x" * 501, "--by", "cm-diaz", ok=False)
+    assert too_long.returncode == 1
+    assert too_long.stderr.count("\n") == 1
     journeys(env, "event", journey, "positive_screen", "--by", "cm-diaz")
     journeys(
         env, "assess", journey, "--ratings", "d1=0,d2=0,d3=0,d4=0,d5=0,d6=0", "--by", "th-chen"
