@@ -26,7 +26,7 @@ def _invalid(errors: list[Any]) -> RequestValidationError:
 async def read_body(
     request: Request,
     model: type[M],
-    server: dict[str, Any] | None = None,
+    server: dict[str, str] | None = None,
     path: Collection[str] = (),
 ) -> M:
     """``model`` from the request's JSON body plus the fields the server fills in.
