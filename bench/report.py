@@ -74,10 +74,13 @@ def _targets(r: "Results") -> list[tuple[str, str, bool | None]]:
 
 
 def _markdown(r: "Results") -> str:
-    base, admit = _median(r.baseline_wps), _median(r.admission_jps)
-    lat, floor = r.latencies_ms, r.floor_ms
-    p50, p95, p99 = (percentile(lat, p) for p in (50, 95, 99))
-    f50, f95, f99 = (percentile(floor, p) for p in (50, 95, 99))
+    sections = (_intro, _throughput, _cost, _scale, _api, _time_taken)
+    lines = [line for section in sections for line in section(r)]
+    return "\n".join(lines) + "\n"
+
+
+def _intro(r: "Results") -> list[str]:
+    """Title, how the run was made, the plot and the targets."""
     lines = [
         "# Benchmarks",
         "",
@@ -97,8 +100,18 @@ def _markdown(r: "Results") -> str:
         "| target | measured | outcome |",
         "|---|---|---|",
     ]
-    lines += [f"| {name} | {measured} | {_target(ok)} |" for name, measured, ok in _targets(r)]
-    lines += [
+    return lines + [
+        f"| {name} | {measured} | {_target(ok)} |" for name, measured, ok in _targets(r)
+    ]
+
+
+def _throughput(r: "Results") -> list[str]:
+    """Admission against the baseline, command-to-feed latency against the floor."""
+    base, admit = _median(r.baseline_wps), _median(r.admission_jps)
+    lat, floor = r.latencies_ms, r.floor_ms
+    p50, p95, p99 = (percentile(lat, p) for p in (50, 95, 99))
+    f50, f95, f99 = (percentile(floor, p) for p in (50, 95, 99))
+    return [
         "",
         "## Throughput and latency",
         "",
@@ -125,6 +138,12 @@ def _markdown(r: "Results") -> str:
         "returns. The floor sends updates at the same overall command rate to a workflow whose",
         "update handler writes one SQLite row through a local activity: what any command",
         "answered after its projection costs on this server, codec included.",
+    ]
+
+
+def _cost(r: "Results") -> list[str]:
+    """History events and actions of the standard journey, by extra staff commands."""
+    lines = [
         "",
         "## Cost of a journey",
         "",
@@ -148,7 +167,12 @@ def _markdown(r: "Results") -> str:
     if r.cost.get("runs"):
         lines += ["", "Actions of the standard journey (no extra commands):", ""]
         lines += [f"- {k}: {v}" for k, v in sorted(r.cost["runs"][0]["actions"].items())]
-    lines += [
+    return lines
+
+
+def _scale(r: "Results") -> list[str]:
+    """Open journeys held by one worker process, and list times at each size."""
+    lines = [
         "",
         "## Scale",
         "",
@@ -166,10 +190,17 @@ def _markdown(r: "Results") -> str:
             f"({s['worker_peak_mib']:.0f}) | {s['list_p95_ms']:.1f} | "
             f"{s['filtered_p50_ms']:.1f} / {s['filtered_p95_ms']:.1f} |"
         )
-    lines += [
+    return [
+        *lines,
         "",
         "The list page: 50 newest journeys. The filtered page: phase `intake`, member",
         "`th-chen`, 50 rows from offset 100. Each timed 200 times.",
+    ]
+
+
+def _api(r: "Results") -> list[str]:
+    """Requests against the API process, per endpoint."""
+    lines = [
         "",
         "## API under load",
         "",
@@ -185,13 +216,19 @@ def _markdown(r: "Results") -> str:
             f"| {name} | {a['requests']:.0f} | {a['failures']:.0f} | {a['rps']:.1f} | "
             f"{a['p50_ms']:.1f} | {a['p95_ms']:.1f} |"
         )
+    return lines
+
+
+def _time_taken(r: "Results") -> list[str]:
+    """The phases that failed, and how long each phase took."""
+    lines = []
     if r.failures:
         lines += ["", "## Phases that failed", ""]
         lines += [f"- {k}: {v}" for k, v in r.failures.items()]
     lines += ["", "## Time taken", ""]
     lines += [f"- {k}: {v:.0f} s" for k, v in r.seconds.items()]
     lines.append(f"- total: {sum(r.seconds.values()):.0f} s")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _plot(r: "Results", path: Path) -> None:

@@ -264,19 +264,7 @@ async def measure_latency(
                     reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True
                 ),
             )
-            for _ in range(1000):  # visible in the read model (it is, when decide answers)
-                async with queries.sessions() as session:
-                    found = await session.scalar(
-                        select(NotificationRow.id)
-                        .where(
-                            NotificationRow.journey_id == journey_id,
-                            NotificationRow.seq == decided.seq,
-                        )
-                        .limit(1)
-                    )
-                if found is not None:
-                    break
-                await asyncio.sleep(0.001)
+            await _feed_row_visible(queries, journey_id, decided.seq)
             results.latencies_ms.append((time.perf_counter() - sent) * 1000)
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
 
@@ -284,6 +272,23 @@ async def measure_latency(
     results.latency_rate = len(results.latencies_ms) / (time.perf_counter() - started)
     p50, p99 = percentile(results.latencies_ms, 50), percentile(results.latencies_ms, 99)
     _progress(f"latency: {len(results.latencies_ms)} decisions, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+
+
+async def _feed_row_visible(queries: JourneyQueries, journey_id: str, seq: int) -> None:
+    """Poll (bounded) until an event's notification row is readable in the read model.
+
+    It is when the command answers: the projection is written before the update returns.
+    """
+    for _ in range(1000):
+        async with queries.sessions() as session:
+            found = await session.scalar(
+                select(NotificationRow.id)
+                .where(NotificationRow.journey_id == journey_id, NotificationRow.seq == seq)
+                .limit(1)
+            )
+        if found is not None:
+            return
+        await asyncio.sleep(0.001)
 
 
 _ACTIONS = {
@@ -308,26 +313,27 @@ class _CountingService(JourneyService):
         return await super().state(journey_id)
 
 
+async def _review(service: JourneyService, journey_id: str, **ratings: int) -> None:
+    """Assess the open reassessment with these ratings and accept its recommendation."""
+    state = await service.state(journey_id)
+    active = state.active_reassessment
+    assert active is not None
+    result = await service.send(
+        journey_id, _assessment(journey_id, state.seq, AssessmentKind.REASSESSMENT, **ratings)
+    )
+    assert result.reassessment_id is not None
+    await service.send(
+        journey_id,
+        DecideTransition(reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True),
+    )
+
+
 async def _fifteen_months(
     env: WorkflowEnvironment, service: JourneyService, journey_id: str, extra: int
 ) -> str:
     """The standard journey: 3.7-WM, 3.5, 2.1, 1, aftercare to completion, with ``extra``
     staff commands (instrument scores) during treatment."""
-
-    async def review(**ratings: int) -> None:
-        state = await service.state(journey_id)
-        active = state.active_reassessment
-        assert active is not None
-        result = await service.send(
-            journey_id, _assessment(journey_id, state.seq, AssessmentKind.REASSESSMENT, **ratings)
-        )
-        assert result.reassessment_id is not None
-        await service.send(
-            journey_id,
-            DecideTransition(reassessment_id=result.reassessment_id, decided_by=PHYSICIAN,
-                             accept=True),
-        )  # fmt: skip
-
+    review = functools.partial(_review, service, journey_id)
     await service.start(_start(journey_id))
     described = await env.client.get_workflow_handle(journey_workflow_id(journey_id)).describe()
     first_run = described.run_id
@@ -652,6 +658,24 @@ async def main() -> None:
     _progress(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
 
 
+async def _with_worker(argv: list[str], env: dict[str, str] | None, work: Awaitable[None]) -> None:
+    """Do ``work`` while a worker process runs."""
+    with _worker_process(argv, env):
+        await work
+
+
+async def _phase(name: str, step: Callable[[], Awaitable[None]], results: Results) -> None:
+    """Run one phase, timed; a failing phase is recorded and the run goes on."""
+    _progress(f"{name}...")
+    started = time.perf_counter()
+    try:
+        await step()
+    except Exception as exc:
+        results.failures[name] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        _progress(f"{name} failed: {results.failures[name]}")
+    results.seconds[name] = time.perf_counter() - started
+
+
 async def _run(results: Results) -> None:
     with tempfile.TemporaryDirectory(prefix="journeys-bench-") as tmp:
         directory = Path(tmp)
@@ -667,36 +691,21 @@ async def _run(results: Results) -> None:
             base_queue = f"bench-base-{uuid.uuid4().hex[:6]}"
             baseline_worker = ["-m", "bench.baseline_worker", server.address, tmp, base_queue]
             journeys_env = _journeys_env(server, directory, url, queue)
-
-            async def with_worker(
-                argv: list[str], env: dict[str, str] | None, work: Awaitable[None]
-            ) -> None:
-                with _worker_process(argv, env):
-                    await work
-
             steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-                ("baseline", lambda: with_worker(baseline_worker, None,
-                                                measure_baseline(client, base_queue, results))),
-                ("update floor", lambda: with_worker(baseline_worker, None,
-                                                    measure_update_floor(client, base_queue,
-                                                                         results))),
-                ("admission", lambda: with_worker(["worker.py"], journeys_env,
-                                                 measure_admission(service, queries, results))),
-                ("latency", lambda: with_worker(["worker.py"], journeys_env,
-                                               measure_latency(service, queries, results))),
+                ("baseline", lambda: _with_worker(baseline_worker, None,
+                                                 measure_baseline(client, base_queue, results))),
+                ("update floor", lambda: _with_worker(baseline_worker, None,
+                                                     measure_update_floor(client, base_queue,
+                                                                          results))),
+                ("admission", lambda: _with_worker(["worker.py"], journeys_env,
+                                                  measure_admission(service, queries, results))),
+                ("latency", lambda: _with_worker(["worker.py"], journeys_env,
+                                                measure_latency(service, queries, results))),
                 ("scale and api", lambda: measure_scale_and_api(server, directory, results)),
             ]  # fmt: skip
             for name, step in steps:
-                if name not in CHOSEN:
-                    continue
-                _progress(f"{name}...")
-                started = time.perf_counter()
-                try:
-                    await step()
-                except Exception as exc:
-                    results.failures[name] = f"{type(exc).__name__}: {str(exc)[:200]}"
-                    _progress(f"{name} failed: {results.failures[name]}")
-                results.seconds[name] = time.perf_counter() - started
+                if name in CHOSEN:
+                    await _phase(name, step, results)
             await engine.dispose()
         if "cost" in CHOSEN:
             _progress("cost of a journey...")

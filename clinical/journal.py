@@ -62,15 +62,7 @@ def open_reassessment(
     due_at = now + due_in
     active = state.active_reassessment
     if active is not None:
-        tightened = due_at < active.due_at
-        raised = priority is Priority.URGENT and active.priority is not Priority.URGENT
-        if tightened:
-            active.due_at = due_at
-            active.escalated = False
-        if raised:
-            active.priority = Priority.URGENT
-        if tightened or raised:
-            _retime_task(state, active)
+        _tighten(state, active, due_at, priority)
         return active
     owner = state.care_team.primary
     reassessment = Reassessment(
@@ -102,6 +94,21 @@ def open_reassessment(
         {"reassessment_id": reassessment.reassessment_id},
     )
     return reassessment
+
+
+def _tighten(
+    state: JourneyState, active: Reassessment, due_at: datetime, priority: Priority
+) -> None:
+    """Bring the active reassessment forward to ``due_at`` and raise it to urgent, never back."""
+    tightened = due_at < active.due_at
+    raised = priority is Priority.URGENT and active.priority is not Priority.URGENT
+    if tightened:
+        active.due_at = due_at
+        active.escalated = False
+    if raised:
+        active.priority = Priority.URGENT
+    if tightened or raised:
+        _retime_task(state, active)
 
 
 def _retime_task(state: JourneyState, reassessment: Reassessment) -> None:
