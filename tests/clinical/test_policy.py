@@ -10,7 +10,7 @@ from clinical import commands
 from clinical.instruments import REGISTRY_PATH
 from clinical.placement import recommend
 from clinical.policy_loader import DEFAULT_POLICY_PATH, PolicyError, load_policy
-from models.journey import EventKind, Phase
+from models.journey import ADDRESSED_BY_COMMAND, EventKind, Phase
 from models.policy import ClinicalEventKind, Policy
 from tests.builders import T0, start_command
 from tests.clinical.engine import move
@@ -39,7 +39,7 @@ def test_default_policy_loads_with_clinical_review_intervals() -> None:
     assert intervals["3.1"] == 30
     assert intervals["2.1"] == 90
     assert intervals["1"] == 90
-    assert {r.event for r in policy.routing} == set(EventKind)
+    assert {r.event for r in policy.routing} == set(EventKind) - ADDRESSED_BY_COMMAND
     assert {r.kind for r in policy.events} == set(ClinicalEventKind)
 
 

@@ -44,8 +44,8 @@ async def _assess_and_accept(j: JourneyDriver, **overrides: int) -> None:
     """Assess and decide the open reassessment as callers do now: the journey fills in the
     reassessment, the assessment's kind and its id (histories before carry them)."""
     assessment = RecordAssessment(dimensions=ratings(**overrides), assessed_by=j.clinician)
-    await j.service.record_assessment(JOURNEY, assessment)
-    await j.service.decide(JOURNEY, DecideTransition(decided_by=j.decider, accept=True))
+    await j.service.send(JOURNEY, assessment)
+    await j.service.send(JOURNEY, DecideTransition(decided_by=j.decider, accept=True))
 
 
 async def main() -> str:
@@ -64,21 +64,21 @@ async def main() -> str:
             j = await JourneyDriver.start(env, queue, JOURNEY)
             await _assess_and_accept(j, d1=3, d2=2)
             # A command that leaves the next deadline where it was.
-            await j.service.record_instrument(
+            await j.service.send(
                 JOURNEY, RecordInstrument(code="GAD-7", answers=[1] * 7, recorded_by=PRIMARY)
             )
-            await j.service.report_event(
+            await j.service.send(
                 JOURNEY, ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
             )
             await _assess_and_accept(j, d5=3, d6=3)
             # Safety work handed over at discharge keeps the run going until it is done.
-            await j.service.record_instrument(
+            await j.service.send(
                 JOURNEY, RecordInstrument(code="PHQ-9", answers=[0] * 8 + [1], recorded_by=PRIMARY)
             )
             follow_up = next(
                 t.task_id for t in (await j.state()).tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP
             )
-            await j.service.discharge(
+            await j.service.send(
                 JOURNEY,
                 Discharge(
                     discharged_by=PRIMARY,
@@ -86,9 +86,7 @@ async def main() -> str:
                     dispositions=[WorkDisposition(item_id=follow_up, hand_to="rn-baker")],
                 ),
             )
-            await j.service.complete_task(
-                JOURNEY, CompleteTask(task_id=follow_up, completed_by="rn-baker")
-            )
+            await j.service.send(JOURNEY, CompleteTask(task_id=follow_up, completed_by="rn-baker"))
             handle = env.client.get_workflow_handle(
                 journey_workflow_id(JOURNEY), result_type=JourneyState
             )

@@ -50,7 +50,7 @@ class JourneyDriver:
         assert active is not None, "no open reassessment to assess"
         intake = active.trigger is ReassessmentTrigger.INTAKE
         dims = {d: ratings.get(d, 0) for d in state.policy.dimensions}
-        return await self.service.record_assessment(
+        return await self.service.send(
             self.journey_id,
             RecordAssessment(
                 assessment_id=f"A{state.seq}",
@@ -64,7 +64,7 @@ class JourneyDriver:
         """Accept the recommendation on the open reassessment."""
         active = (await self.state()).active_reassessment
         assert active is not None
-        return await self.service.decide(
+        return await self.service.send(
             self.journey_id,
             DecideTransition(
                 reassessment_id=active.reassessment_id, decided_by=self.decider, accept=True
@@ -80,18 +80,20 @@ class JourneyDriver:
         """
         state = await self.state()
         if state.active_reassessment is None:
-            await self.service.request_reassessment(
+            await self.service.send(
                 self.journey_id, RequestReassessment(requested_by=self.decider, reason="review")
             )
-        await self.service.assess(
+        await self.service.send(
             self.journey_id,
-            dict.fromkeys(state.policy.dimensions, 0) | {"d1": 3},
-            self.decider,
-            substances=substances,
+            RecordAssessment(
+                dimensions=dict.fromkeys(state.policy.dimensions, 0) | {"d1": 3},
+                assessed_by=self.decider,
+                substances=substances or [],
+            ),
         )
         active = (await self.state()).active_reassessment
         assert active is not None
-        return await self.service.decide(
+        return await self.service.send(
             self.journey_id,
             DecideTransition(
                 reassessment_id=active.reassessment_id, decided_by=self.decider, accept=False,
@@ -106,9 +108,7 @@ class JourneyDriver:
 
     async def check_in(self) -> CommandResult:
         """Record an aftercare check-in."""
-        return await self.service.record_check_in(
-            self.journey_id, RecordCheckIn(recorded_by=self.clinician)
-        )
+        return await self.service.send(self.journey_id, RecordCheckIn(recorded_by=self.clinician))
 
     async def sleep(self, **delta: float) -> None:
         """Skip time on the test server."""

@@ -55,12 +55,12 @@ async def test_continue_as_new_carries_every_piece_of_state(
         j = await JourneyDriver.start(env, task_queue, "J-CAN")
         await j.assess_and_accept(d5=3, d6=3)
         for n in range(1, 16):
-            await j.service.revise_plan(
+            await j.service.send(
                 "J-CAN", RevisePlan(author=PRIMARY, reason=f"revision {n}", goals=[_goal(n)])
             )
         # A burst of concurrent commands lands around a continue-as-new boundary.
         burst = [
-            j.service.report_event(
+            j.service.send(
                 "J-CAN", ReportEvent(kind=ClinicalEventKind.MISSED_SESSION, reported_by=PRIMARY)
             )
             for _ in range(12)
@@ -96,7 +96,7 @@ async def test_search_attributes_carry_only_phase_loc_review_and_urgency(
     async with create_worker(env.client, task_queue, sqlite_sessions):
         j = await JourneyDriver.start(env, task_queue, "J-SEARCH")
         await j.assess_and_accept(d1=3, d2=2)
-        await j.service.report_event(
+        await j.service.send(
             "J-SEARCH", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
         )
         query = (

@@ -96,9 +96,7 @@ async def test_whole_journey_from_intake_to_completion_over_fifteen_months(
     kinds = {t.kind for t in state.tasks if t.task_id in waiting}
     assert kinds == {TaskKind.COLLECT_INSTRUMENT}
     for task_id in waiting:
-        await j.service.complete_task(
-            "J-WHOLE", CompleteTask(task_id=task_id, completed_by=j.clinician)
-        )
+        await j.service.send("J-WHOLE", CompleteTask(task_id=task_id, completed_by=j.clinician))
 
     handle = env.client.get_workflow_handle(
         journey_workflow_id("J-WHOLE"), result_type=JourneyState
@@ -168,7 +166,7 @@ async def test_relapse_in_aftercare_leads_to_re_entry(
     await j.assess_and_accept()
     assert (await j.state()).phase is Phase.AFTERCARE
 
-    result = await j.service.report_event(
+    result = await j.service.send(
         "J-RELAPSE", ReportEvent(kind=ClinicalEventKind.RELAPSE, reported_by="cm-diaz")
     )
     assert result.reassessment_id is not None
@@ -196,7 +194,7 @@ async def test_discharge_against_advice_ends_the_journey_and_cancels_work(
 ) -> None:
     j = await _driver(env, task_queue, "J-AMA")
     await j.assess_and_accept(d5=3, d6=3)
-    await j.service.discharge(
+    await j.service.send(
         "J-AMA", Discharge(discharged_by=PRIMARY, reason=DischargeReason.AGAINST_ADVICE)
     )
     handle = env.client.get_workflow_handle(journey_workflow_id("J-AMA"), result_type=JourneyState)
@@ -206,7 +204,7 @@ async def test_discharge_against_advice_ends_the_journey_and_cancels_work(
     assert all(t.status is not TaskStatus.OPEN for t in final.tasks)
 
     with pytest.raises(CommandRejectedError) as err:
-        await j.service.report_event(
+        await j.service.send(
             "J-AMA", ReportEvent(kind=ClinicalEventKind.RELAPSE, reported_by=PRIMARY)
         )
     assert err.value.code is RejectionCode.JOURNEY_CLOSED
@@ -233,7 +231,7 @@ async def test_every_rejected_command_leaves_state_and_read_model_unchanged(
         assert len((await queries.get_timeline("J-REJECT")).events) == events_before  # type: ignore[union-attr]
 
     decide = DecideTransition(reassessment_id=open_id, decided_by=PRIMARY, accept=True)
-    await expect(RejectionCode.ASSESSMENT_MISSING, service.decide("J-REJECT", decide))
+    await expect(RejectionCode.ASSESSMENT_MISSING, service.send("J-REJECT", decide))
     await expect(RejectionCode.NOT_IN_AFTERCARE, j.check_in())
     await j.assess(d5=3, d6=3)
     override = DecideTransition(
@@ -243,21 +241,21 @@ async def test_every_rejected_command_leaves_state_and_read_model_unchanged(
         phase=Phase.TREATMENT,
         loc_code="2.1",
     )
-    await expect(RejectionCode.VARIANCE_REASON_REQUIRED, service.decide("J-REJECT", override))
+    await expect(RejectionCode.VARIANCE_REASON_REQUIRED, service.send("J-REJECT", override))
     to_aftercare = override.model_copy(
         update={"phase": Phase.AFTERCARE, "loc_code": None, "variance_reason": "client wish"}
     )
-    await expect(RejectionCode.TRANSITION_NOT_ALLOWED, service.decide("J-REJECT", to_aftercare))
+    await expect(RejectionCode.TRANSITION_NOT_ALLOWED, service.send("J-REJECT", to_aftercare))
     bad_loc = override.model_copy(update={"loc_code": "3.7-WM", "variance_reason": "x"})
-    await expect(RejectionCode.UNKNOWN_LOC, service.decide("J-REJECT", bad_loc))
+    await expect(RejectionCode.UNKNOWN_LOC, service.send("J-REJECT", bad_loc))
     unknown = decide.model_copy(update={"reassessment_id": "J-REJECT.R99"})
-    await expect(RejectionCode.UNKNOWN_REASSESSMENT, service.decide("J-REJECT", unknown))
+    await expect(RejectionCode.UNKNOWN_REASSESSMENT, service.send("J-REJECT", unknown))
 
     # An override with a reason is accepted and recorded as a variance.
     with_reason = override.model_copy(update={"variance_reason": "client prefers IOP; stable"})
-    await service.decide("J-REJECT", with_reason)
+    await service.send("J-REJECT", with_reason)
     timeline = await queries.get_timeline("J-REJECT")
     assert timeline is not None
     decided = [r for r in timeline.reassessments if r.status is ReassessmentStatus.COMPLETED]
     assert decided[0].variance_reason == "client prefers IOP; stable"
-    await expect(RejectionCode.REASSESSMENT_CLOSED, service.decide("J-REJECT", decide))
+    await expect(RejectionCode.REASSESSMENT_CLOSED, service.send("J-REJECT", decide))

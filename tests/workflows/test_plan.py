@@ -60,12 +60,10 @@ async def test_plan_review_completes_only_when_clinician_and_client_sign(
 ) -> None:
     j = await JourneyDriver.start(env, task_queue, "J-PLAN")
     with pytest.raises(CommandRejectedError) as none_yet:
-        await j.service.sign_plan(
-            "J-PLAN", SignPlan(version=1, signer=Signer.CLIENT, signed_by=PRIMARY)
-        )
+        await j.service.send("J-PLAN", SignPlan(version=1, signer=Signer.CLIENT, signed_by=PRIMARY))
     assert none_yet.value.code is RejectionCode.NO_PLAN
 
-    first = await j.service.revise_plan("J-PLAN", _revision("initial plan"))
+    first = await j.service.send("J-PLAN", _revision("initial plan"))
     assert first.plan_version == 1
     plan = (await j.state()).plan
     assert plan is not None
@@ -73,7 +71,7 @@ async def test_plan_review_completes_only_when_clinician_and_client_sign(
     assert plan.preferences.mutual_help is MutualHelp.SMART_RECOVERY
     assert not plan.fully_signed
 
-    signed = await j.service.sign_plan(
+    signed = await j.service.send(
         "J-PLAN", SignPlan(version=1, signer=Signer.CLINICIAN, signed_by=PRIMARY)
     )
     assert signed.message == "signature recorded"
@@ -84,15 +82,15 @@ async def test_plan_review_completes_only_when_clinician_and_client_sign(
         (wrong_version, RejectionCode.PLAN_VERSION_MISMATCH),
     ):
         with pytest.raises(CommandRejectedError) as err:
-            await j.service.sign_plan("J-PLAN", bad)
+            await j.service.send("J-PLAN", bad)
         assert err.value.code is code
-    done = await j.service.sign_plan(
+    done = await j.service.send(
         "J-PLAN", SignPlan(version=1, signer=Signer.CLIENT, signed_by=PRIMARY)
     )
     assert done.message == "plan review complete"
     assert (await j.state()).plan.fully_signed  # type: ignore[union-attr]
 
-    second = await j.service.revise_plan("J-PLAN", _revision("after relapse"))
+    second = await j.service.send("J-PLAN", _revision("after relapse"))
     assert second.plan_version == 2
     newest = (await j.state()).plan
     assert newest is not None

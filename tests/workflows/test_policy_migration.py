@@ -58,10 +58,10 @@ async def test_dry_run_then_apply_moves_only_the_chosen_journeys(
     assert blocked.blocked == "level of care 3.1 is not in default@2026.4"
     cmd = MigratePolicy(policy=v2, migrated_by=SUPERVISOR, reason="state rule change")
     with pytest.raises(CommandRejectedError) as err:
-        await stuck.service.migrate_policy("J-MIG-3", cmd)
+        await stuck.service.send("J-MIG-3", cmd)
     assert err.value.code is RejectionCode.MIGRATION_BLOCKED
 
-    await chosen.service.migrate_policy("J-MIG-1", cmd)
+    await chosen.service.send("J-MIG-1", cmd)
     after = await chosen.state()
     assert after.policy.version == "2026.4"
     assert after.next_review_due == plan.next_review_due
@@ -107,13 +107,13 @@ async def test_a_migration_weakening_a_safety_trigger_needs_an_accepted_reason(
 
     cmd = MigratePolicy(policy=weaker, migrated_by=SUPERVISOR, reason="new crisis line")
     with pytest.raises(CommandRejectedError) as err:
-        await journey.service.migrate_policy("J-MIG-SAFE", cmd)
+        await journey.service.send("J-MIG-SAFE", cmd)
     assert err.value.code is RejectionCode.SAFETY_CHANGE_NOT_ACCEPTED
     assert "phq9-self-harm weakened: due_hours 4 -> 24" in err.value.message
     assert (await journey.state()) == before  # refused: nothing changed
 
     accepted = cmd.model_copy(update={"accept_safety_change": "crisis team follows up in 24 h"})
-    await journey.service.migrate_policy("J-MIG-SAFE", accepted)
+    await journey.service.send("J-MIG-SAFE", accepted)
     assert (await journey.state()).policy.version == "2026.3-slower"
     timeline = await queries.get_timeline("J-MIG-SAFE")
     assert timeline is not None

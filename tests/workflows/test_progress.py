@@ -53,8 +53,8 @@ async def test_plan_review_is_reminded_then_overdue_until_both_sign(
     assert review is not None
     assert review.initial
 
-    await j.service.revise_plan(j.journey_id, _plan())
-    await j.service.sign_plan(
+    await j.service.send(j.journey_id, _plan())
+    await j.service.send(
         j.journey_id, SignPlan(version=1, signer=Signer.CLINICIAN, signed_by=PRIMARY)
     )
     await j.sleep(hours=73)  # due at 48 h; the supervisor's rung a day later
@@ -70,9 +70,7 @@ async def test_plan_review_is_reminded_then_overdue_until_both_sign(
     (task,) = [t for t in timeline.tasks if t.kind is TaskKind.PLAN_REVIEW]
     assert task.status is TaskStatus.OPEN
 
-    await j.service.sign_plan(
-        j.journey_id, SignPlan(version=1, signer=Signer.CLIENT, signed_by=PRIMARY)
-    )
+    await j.service.send(j.journey_id, SignPlan(version=1, signer=Signer.CLIENT, signed_by=PRIMARY))
     progress = await j.service.progress(j.journey_id, await env.get_current_time())
     assert progress.plan_signed
     assert progress.plan_review is not None
@@ -91,10 +89,10 @@ async def test_milestones_reach_the_team_and_aftercare_use_leads_back_into_treat
     j = await JourneyDriver.start(env, task_queue, "J-MILESTONE")
     await j.assess_and_accept(d4=2)  # 2.1 intensive outpatient
     for answers in ([2, 2, 2, 2, 2, 2, 2, 2, 0], [1, 1, 1, 1, 1, 1, 0, 0, 0]):  # 16 -> 6
-        await j.service.record_instrument(
+        await j.service.send(
             j.journey_id, RecordInstrument(code="PHQ-9", answers=answers, recorded_by=PRIMARY)
         )
-    await j.service.revise_plan(j.journey_id, _plan(GoalStatus.ACHIEVED))
+    await j.service.send(j.journey_id, _plan(GoalStatus.ACHIEVED))
     await j.sleep(days=31)
 
     progress = await j.service.progress(j.journey_id, await env.get_current_time())
@@ -112,14 +110,14 @@ async def test_milestones_reach_the_team_and_aftercare_use_leads_back_into_treat
 
     # Into aftercare, then a check-in reporting use: a relapse, a reassessment, re-entry.
     # The scheduled review opens at 90 days; the clinician asks for one now.
-    await j.service.request_reassessment(
+    await j.service.send(
         j.journey_id, RequestReassessment(requested_by=PRIMARY, reason="step down")
     )
     await j.assess()
     await j.accept()  # all dimensions 0 in treatment: aftercare
     assert (await j.state()).phase is Phase.AFTERCARE
     await j.sleep(days=6)
-    result = await j.service.record_check_in(
+    result = await j.service.send(
         j.journey_id,
         RecordCheckIn(
             recorded_by=PRIMARY,
@@ -132,7 +130,7 @@ async def test_milestones_reach_the_team_and_aftercare_use_leads_back_into_treat
     assert state.active_reassessment is not None
     assert state.active_reassessment.trigger is ReassessmentTrigger.EVENT
     await j.assess(d4=2)
-    await j.service.decide(
+    await j.service.send(
         j.journey_id,
         DecideTransition(reassessment_id=result.reassessment_id, decided_by=PRIMARY, accept=True),
     )

@@ -30,7 +30,7 @@ CIWA_SEVERE = [3, 3, 3, 2, 2, 2, 2, 1, 1, 0]  # 19
 
 
 async def _record(j: JourneyDriver, code: str, answers: list[int]) -> None:
-    await j.service.record_instrument(
+    await j.service.send(
         j.journey_id, RecordInstrument(code=code, answers=answers, recorded_by="rn-baker")
     )
 
@@ -47,7 +47,7 @@ async def test_self_harm_follow_up_on_aftercare_day_269_holds_completion_until_d
     started = state.aftercare.started_at
     while (opens := check_in_window_opens(state.policy, state.aftercare)) is not None:
         await env.sleep(opens - await env.get_current_time())
-        await j.service.record_check_in(j.journey_id, RecordCheckIn(recorded_by=PRIMARY))
+        await j.service.send(j.journey_id, RecordCheckIn(recorded_by=PRIMARY))
         state = await j.state()
         assert state.aftercare is not None
     await env.sleep(started + timedelta(days=269) - await env.get_current_time())
@@ -68,7 +68,7 @@ async def test_self_harm_follow_up_on_aftercare_day_269_holds_completion_until_d
     assert kinds["journey_completed"] == 0
     assert timeline.summary.completion_held  # the board shows why the journey is still open
 
-    await j.service.complete_task(
+    await j.service.send(
         j.journey_id, CompleteTask(task_id=follow_up[0].task_id, completed_by=PRIMARY)
     )
     handle = env.client.get_workflow_handle(
@@ -91,7 +91,7 @@ async def test_discharge_with_open_urgent_work_needs_dispositions_and_work_outli
     before = (await j.state()).model_dump()
 
     with pytest.raises(CommandRejectedError) as refused:
-        await j.service.discharge(
+        await j.service.send(
             j.journey_id,
             Discharge(discharged_by=PHYSICIAN, reason=DischargeReason.AGAINST_ADVICE),
         )
@@ -99,7 +99,7 @@ async def test_discharge_with_open_urgent_work_needs_dispositions_and_work_outli
     assert task.task_id in refused.value.message
     assert (await j.state()).model_dump() == before
 
-    await j.service.discharge(
+    await j.service.send(
         j.journey_id,
         Discharge(
             discharged_by=PHYSICIAN,
@@ -125,9 +125,7 @@ async def test_discharge_with_open_urgent_work_needs_dispositions_and_work_outli
     assert task.task_id in [t.task_id for t in nurse_work]
 
     # The run is still going: it takes the completion of the handed-over work, then ends.
-    await j.service.complete_task(
-        j.journey_id, CompleteTask(task_id=task.task_id, completed_by="rn-baker")
-    )
+    await j.service.send(j.journey_id, CompleteTask(task_id=task.task_id, completed_by="rn-baker"))
     final = await handle.result()
     assert final.phase is Phase.DISCHARGED
     assert not [t for t in final.tasks if t.status is TaskStatus.OPEN]

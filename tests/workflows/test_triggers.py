@@ -17,7 +17,7 @@ from tests.workflows.driver import JourneyDriver
 
 
 async def _record(j: JourneyDriver, code: str, answers: list[int]) -> None:
-    await j.service.record_instrument(
+    await j.service.send(
         j.journey_id, RecordInstrument(code=code, answers=answers, recorded_by=PRIMARY)
     )
 
@@ -44,9 +44,7 @@ async def test_phq9_item_9_opens_an_urgent_safety_task_and_alerts_the_team(
         assert kinds["trigger_fired"] == 1, member
     assert Counter(str(n.kind) for n in await queries.feed("cm-diaz"))["trigger_fired"] == 0
 
-    await j.service.complete_task(
-        "J-SAFETY", CompleteTask(task_id=safety[0].task_id, completed_by=PRIMARY)
-    )
+    await j.service.send("J-SAFETY", CompleteTask(task_id=safety[0].task_id, completed_by=PRIMARY))
     state = await j.state()
     assert not state.urgent
     assert [t.status for t in state.tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP] == [
@@ -124,7 +122,7 @@ async def test_invalid_answers_change_nothing(env: WorkflowEnvironment, task_que
             await _record(j, code, answers)
         assert err.value.code is rejection
     with pytest.raises(CommandRejectedError) as done:
-        await j.service.complete_task(
+        await j.service.send(
             "J-BAD-ANSWERS", CompleteTask(task_id="J-BAD-ANSWERS.T2", completed_by=PRIMARY)
         )
     assert done.value.code is RejectionCode.UNKNOWN_TASK

@@ -32,7 +32,7 @@ async def test_a_command_leaving_the_deadline_keeps_the_timer_and_a_move_restart
     before = len(await _events(env, "J-WAKE"))
     deadline = next_deadline(await j.state())
     for _ in range(3):
-        await j.service.record_instrument(
+        await j.service.send(
             "J-WAKE", RecordInstrument(code="GAD-7", answers=[1] * 7, recorded_by=PRIMARY)
         )
     events = await _events(env, "J-WAKE")
@@ -63,7 +63,7 @@ async def test_a_command_leaving_the_deadline_keeps_the_timer_and_a_move_restart
         WorkDisposition(item_id=item, close_reason="checked by the receiving unit")
         for item in live_view(await j.state()).urgent_work
     ]
-    await j.service.discharge(
+    await j.service.send(
         "J-WAKE",
         Discharge(discharged_by=PRIMARY, reason=DischargeReason.TRANSFERRED, dispositions=closing),
     )
