@@ -8,9 +8,9 @@ update, route and CLI verb it travels by and whether only clinical accounts may 
 
 import string
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, Field, PositiveInt, model_validator
+from pydantic import AwareDatetime, Field, PositiveInt, StringConstraints, model_validator
 
 from models.base import JourneyId, LocCode, OpaqueId, ShortText, StrictModel
 from models.care import CareTeam
@@ -20,6 +20,8 @@ from models.journey import DischargeReason, Phase, Priority
 from models.plan import PlanContent, RecoverySupport, Signer
 from models.policy import ClinicalEventKind, Policy
 from models.staff import ClinicalCommand
+
+DimensionName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class StaffCommand(StrictModel):
@@ -61,7 +63,8 @@ class RecordAssessment(StaffCommand):
 
     assessment_id: OpaqueId | None = None
     kind: AssessmentKind | None = None
-    dimensions: dict[str, DimensionRating] = Field(min_length=1)
+    # A policy names a handful of dimensions; the bound keeps a hostile body from the journey.
+    dimensions: dict[DimensionName, DimensionRating] = Field(min_length=1, max_length=32)
     assessed_by: OpaqueId
     reassessment_id: OpaqueId | None = None
     # Substances in use, where known: they choose the withdrawal scales the policy requires.

@@ -2,8 +2,9 @@
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, Field, PositiveInt, model_validator
+from pydantic import AwareDatetime, Field, PositiveInt, StringConstraints, model_validator
 
 from models.base import OpaqueId, ShortText, StrictModel
 from models.care import Role
@@ -23,7 +24,7 @@ class Problem(StrictModel):
 
     problem_id: OpaqueId
     description: ShortText
-    dimension: str | None = None
+    dimension: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
 
 
 class Goal(StrictModel):

@@ -202,6 +202,29 @@ class StaffRow(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     email_enabled: Mapped[bool] = mapped_column(default=False)
     email_urgent_only: Mapped[bool] = mapped_column(default=False)
+    # When the token stops working (set at issue and rotation; accounts older than the column
+    # were given one by the migration).
+    token_expires_at: Mapped[datetime | None]
+
+
+class StaffSessionRow(Base):
+    """A dashboard session; only a hash of its id (the cookie's value) is stored."""
+
+    __tablename__ = "staff_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class LoginFailureRow(Base):
+    """A refused dashboard login, kept for the length of the rate-limit window."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    staff_id: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class AuditRow(Base):

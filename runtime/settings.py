@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)
     # Journeys a worker keeps in memory between workflow tasks; the rest replay when they wake.
     worker_cache_size: int = Field(default=1000, ge=0, le=100_000)
+    # Dashboard sessions end after this long without a request, and this long after login.
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 7)
+    # API tokens issued or rotated from now on work this long.
+    token_lifetime_days: int = Field(default=90, ge=1, le=3650)
+    # Refused dashboard logins allowed per account and per client address within the window.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     @field_validator("temporal_address")
     @classmethod

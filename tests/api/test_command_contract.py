@@ -100,6 +100,25 @@ async def test_a_note_on_a_journey_of_another_team_is_refused(api: ApiStack) -> 
         await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-NOTE-2"})
     async with api.client("th-other") as http:
         refused = await http.post("/journeys/J-NOTE-2/notes", json={"text": "not my client"})
-    assert refused.status_code == 403
-    assert refused.json()["code"] == "not_on_care_team"
+    # Answered as a journey that does not exist: the answer confirms no id.
+    assert (refused.status_code, refused.json()) == (404, {"detail": "journey not found"})
     assert AddNote.ACTOR == "written_by"
+
+
+async def test_commands_at_and_over_their_limits_never_break_a_journey(api: ApiStack) -> None:
+    """A 500-character reason is taken and the journey keeps answering; 200,000 dimension keys
+    are refused before the journey is asked."""
+    async with api.client("th-chen") as http:
+        await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-LIMITS"})
+        huge = {f"k{i}": 1 for i in range(200_000)}
+        refused = await http.post("/journeys/J-LIMITS/assessments", json={"dimensions": huge})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["body", "dimensions"]
+        reason = "r" * 500
+        taken = await http.post("/journeys/J-LIMITS/reassessments", json={"reason": reason})
+        assert taken.status_code in (200, 409), taken.text
+        noted = await http.post("/journeys/J-LIMITS/notes", json={"text": "n" * 500})
+        assert noted.status_code == 200, noted.text
+        detail = await http.get("/journeys/J-LIMITS")
+        assert detail.status_code == 200
+        assert detail.json()["live"]["phase"] == "intake"
