@@ -6,11 +6,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import dashboard
+from api.headers import SecurityHeaders
 from api.routers import audit, board, commands, deliveries, feed, health, journeys, me
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
 from delivery.store import DeliveryStore
-from readmodel.access import AccessRepository
+from readmodel.access import AccessRepository, session_rules
 from readmodel.migrate import open_read_model
 from readmodel.queries import JourneyQueries
 from runtime.client import connect
@@ -27,7 +28,7 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
         yield ApiServices(
             journeys=JourneyService(client, settings.task_queue),
             queries=JourneyQueries(sessions),
-            access=AccessRepository(sessions),
+            access=AccessRepository(sessions, session_rules(settings)),
             policy=load_policy(settings.policy_path),
             deliveries=DeliveryStore(sessions),
             calendar=ProgramCalendar(settings.program_timezone),
@@ -43,7 +44,10 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
             app.state.services = services
             yield
             return
-        async with services_from(get_settings()) as built:
+        settings = get_settings()
+        # Session cookies are Secure when the dashboard is served over https.
+        app.state.https = settings.public_url.startswith("https://")
+        async with services_from(settings) as built:
             app.state.services = built
             yield
 
@@ -59,4 +63,5 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
         app.include_router(module.router)
     commands.install(app)
     dashboard.install(app)
+    app.add_middleware(SecurityHeaders)
     return app

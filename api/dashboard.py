@@ -1,11 +1,12 @@
 """The operations dashboard: server-rendered pages over the same services as the API."""
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -17,7 +18,17 @@ from starlette.datastructures import FormData
 
 from api import errors
 from api.authority import forms_for
-from api.deps import SESSION_COOKIE, Audit, Audited, Operations, Services, Unauthenticated
+from api.deps import (
+    SESSION_COOKIE,
+    Audit,
+    Audited,
+    CsrfChecked,
+    CsrfRefused,
+    JourneyHidden,
+    Operations,
+    Services,
+    Unauthenticated,
+)
 from api.errors import refused_for_actor
 from api.routers.board import board_for, scope
 from api.routers.commands import send_command
@@ -39,8 +50,9 @@ from models.delivery import DeliveryStatus
 from models.journey import DischargeReason, Phase
 from models.plan import RecoverySupport
 from models.policy import ClinicalEventKind
+from readmodel.access import csrf_token
 from service.access import AccessDeniedError
-from service.journeys import CommandRejectedError
+from service.journeys import CommandRejectedError, JourneyNotFoundError
 from service.live import live_view
 
 HERE = Path(__file__).parent
@@ -57,7 +69,9 @@ def _local(context: Context, at: datetime, fmt: str) -> str:
 templates.env.filters["local"] = _local
 
 router = APIRouter(include_in_schema=False)
-SESSION_HOURS = 12
+# The login form's own CSRF secret (no session exists yet), sent back only to /login.
+LOGIN_COOKIE = "journeys_login"
+FORM_POST = [CsrfChecked]
 
 
 def install(app: FastAPI) -> None:
@@ -73,6 +87,9 @@ def _page_answer(request: Request, exc: Exception) -> Response | None:
         return RedirectResponse("/login", status_code=303)
     staff = getattr(request.state, "staff", None)
     journey_id = request.path_params.get("journey_id")
+    if isinstance(exc, JourneyNotFoundError | JourneyHidden):
+        # One answer whether the journey is missing or outside the account's scope.
+        return _render(request, "base.html", staff=staff, error="Journey not found.", status=404)
     if refused_for_actor(exc):
         message = exc.message if isinstance(exc, AccessDeniedError | CommandRejectedError) else ""
         context = {"staff": staff, "error": f"Refused: {message}", "journey_id": journey_id,
@@ -80,7 +97,9 @@ def _page_answer(request: Request, exc: Exception) -> Response | None:
         return templates.TemplateResponse(request, "refused.html", context, status_code=403)
     if isinstance(exc, HTTPException):
         detail = str(exc.detail)
-        return _render(request, "base.html", staff=staff, error=detail[:1].upper() + detail[1:])
+        error = detail[:1].upper() + detail[1:]
+        code = exc.status_code if isinstance(exc, CsrfRefused) else status.HTTP_200_OK
+        return _render(request, "base.html", staff=staff, error=error, status=code)
     problem = _problem(exc)
     if request.method == "GET" or journey_id is None:
         return _render(request, "base.html", staff=staff, error=problem)
@@ -94,7 +113,8 @@ def _problem(exc: Exception) -> str:
     if isinstance(exc, ValidationError | RequestValidationError):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"] if p not in ("body", "path"))
-        return f"{where}: {first['msg']}" if where else str(first["msg"])
+        line = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return line[:200]  # the message names the field; a bounded one never carries the input
     lines = str(exc).splitlines()
     return lines[0] if lines else type(exc).__name__
 
@@ -110,39 +130,95 @@ def _zone(request: Request) -> Any:
     return services.calendar.zone
 
 
-def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("message", request.query_params.get("message"))
     context.setdefault("error", request.query_params.get("error"))
+    # Every form of a page carries the session's CSRF token (none for a bearer token).
+    context.setdefault("csrf", getattr(request.state, "csrf", ""))
     context["program_zone"] = _zone(request)
-    return templates.TemplateResponse(request, name, context)
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _secure(request: Request) -> bool:
+    """Cookies are Secure when the request or the configured public URL is https."""
+    return request.url.scheme == "https" or bool(getattr(request.app.state, "https", False))
+
+
+def _login_page(
+    request: Request, error: str | None = None, status: int = 200, secret: str | None = None
+) -> HTMLResponse:
+    """The login form, with the CSRF token of the browser's login cookie (set if missing)."""
+    secret = secret or request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    page = _render(request, "login.html", status, staff=None, error=error, csrf=csrf_token(secret))
+    page.set_cookie(
+        LOGIN_COOKIE, secret, path="/login", httponly=True, samesite="strict",
+        secure=_secure(request),
+    )  # fmt: skip
+    return page
 
 
 @router.get("/login")
 async def login_page(request: Request) -> HTMLResponse:
     """The login form."""
-    return _render(request, "login.html", staff=None)
+    return _login_page(request)
 
 
 @router.post("/login")
 async def login(
-    request: Request, services: Services, token: Annotated[str, Form(max_length=200)]
+    request: Request,
+    services: Services,
+    staff_id: Annotated[str, Form(max_length=64)],
+    token: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Check the token and start a session cookie."""
-    staff = await services.access.authenticate(token)
+    """Check the account and its token and start a server-side session.
+
+    Once the account or the client address has had its allowance of refused logins within the
+    window, the answer is 429 with Retry-After and the token is not even looked at.
+    """
+    access = services.access
+    secret = request.cookies.get(LOGIN_COOKIE, "")
+    if not secret or not secrets.compare_digest(csrf.encode(), csrf_token(secret).encode()):
+        await access.record("anonymous", "POST /login", None, "csrf")
+        return _login_page(request, "This form expired; log in again.", 403)
+    address = request.client.host if request.client else "unknown"
+    wait = await access.login_wait(staff_id, address)
+    if wait:
+        await access.record("anonymous", "POST /login", None, "rate_limited")
+        minutes = -(-wait // 60)
+        error = f"Too many failed logins; try again in {minutes} minute(s)."
+        page = _login_page(request, error, status.HTTP_429_TOO_MANY_REQUESTS, secret)
+        page.headers["Retry-After"] = str(wait)
+        return page
+    staff = await access.authenticate(token, staff_id)
     if staff is None:
-        await services.access.record("anonymous", "POST /login", None, "unauthenticated")
-        return _render(request, "login.html", staff=None, error="That token is not valid.")
-    await services.access.record(staff.staff_id, "POST /login", None, "ok")
+        await access.login_failed(staff_id, address)
+        await access.record("anonymous", "POST /login", None, "unauthenticated")
+        return _login_page(request, "That token is not valid.", 401, secret)
+    await access.login_succeeded(staff.staff_id)
+    await access.record(staff.staff_id, "POST /login", None, "ok")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict"
-    )
+        SESSION_COOKIE, await access.open_session(staff), httponly=True, samesite="strict",
+        secure=_secure(request), max_age=int(access.rules.absolute.total_seconds()),
+    )  # fmt: skip
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-async def logout() -> Response:
-    """End the session."""
+async def logout(
+    request: Request, services: Services, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """End the session: revoked on the server, not only forgotten by the browser."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = await services.access.resume_session(cookie) if cookie else None
+    if session is not None and cookie is not None:
+        if not secrets.compare_digest(csrf.encode(), session.csrf.encode()):
+            await services.access.record(session.staff.staff_id, "POST /logout", None, "csrf")
+            raise CsrfRefused
+        await services.access.close_session(cookie)
+        await services.access.record(session.staff.staff_id, "POST /logout", None, "ok")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -173,7 +249,7 @@ async def deliveries_page(
     return _render(request, "deliveries.html", staff=staff, page="deliveries", dead=dead)
 
 
-@router.post("/ui/deliveries/replay")
+@router.post("/ui/deliveries/replay", dependencies=FORM_POST)
 async def replay_form(
     services: Services, audit: Audited, staff: Operations, key: Annotated[str, Form(max_length=200)]
 ) -> Response:
@@ -229,23 +305,25 @@ async def _act(services: ApiServices, audit: Audit, journey_id: str, cmd: StaffC
     return _back(journey_id, message=result.message[:1].upper() + result.message[1:])
 
 
-@router.post("/ui/journeys/{journey_id}/assess")
+@router.post("/ui/journeys/{journey_id}/assess", dependencies=FORM_POST)
 async def assess_form(
     journey_id: str, request: Request, services: Services, audit: Audited
 ) -> Response:
     """Record the assessment from the form's dimension ratings."""
     form = await request.form()
-    # Every other field is a dimension's rating (the page renders one per dimension); the
+    # Every other field but the CSRF token is a dimension's rating (one per dimension); the
     # journey refuses a set that does not match its policy's dimensions.
     cmd = RecordAssessment(
-        dimensions={k: int(str(v)) for k, v in form.multi_items() if k != "substance"},
+        dimensions={
+            k: int(str(v)) for k, v in form.multi_items() if k not in ("substance", "csrf")
+        },
         assessed_by=audit.staff.staff_id,
         substances=[Substance(str(v)) for v in form.getlist("substance")],
     )
     return await _act(services, audit, journey_id, cmd)
 
 
-@router.post("/ui/journeys/{journey_id}/decide")
+@router.post("/ui/journeys/{journey_id}/decide", dependencies=FORM_POST)
 async def decide_form(
     journey_id: str,
     services: Services,
@@ -268,7 +346,7 @@ async def decide_form(
     return await _act(services, audit, journey_id, cmd)
 
 
-@router.post("/ui/journeys/{journey_id}/measure")
+@router.post("/ui/journeys/{journey_id}/measure", dependencies=FORM_POST)
 async def measure_form(
     journey_id: str,
     services: Services,
@@ -282,7 +360,7 @@ async def measure_form(
     return await _act(services, audit, journey_id, cmd)
 
 
-@router.post("/ui/journeys/{journey_id}/event")
+@router.post("/ui/journeys/{journey_id}/event", dependencies=FORM_POST)
 async def event_form(
     journey_id: str,
     services: Services,
@@ -294,7 +372,7 @@ async def event_form(
     return await _act(services, audit, journey_id, cmd)
 
 
-@router.post("/ui/journeys/{journey_id}/reassess")
+@router.post("/ui/journeys/{journey_id}/reassess", dependencies=FORM_POST)
 async def reassess_form(
     journey_id: str,
     services: Services,
@@ -306,7 +384,7 @@ async def reassess_form(
     return await _act(services, audit, journey_id, cmd)
 
 
-@router.post("/ui/journeys/{journey_id}/check-in")
+@router.post("/ui/journeys/{journey_id}/check-in", dependencies=FORM_POST)
 async def check_in_form(
     journey_id: str, request: Request, services: Services, audit: Audited
 ) -> Response:
@@ -320,7 +398,7 @@ async def check_in_form(
     return await _act(services, audit, journey_id, cmd)
 
 
-@router.post("/ui/journeys/{journey_id}/discharge")
+@router.post("/ui/journeys/{journey_id}/discharge", dependencies=FORM_POST)
 async def discharge_form(
     journey_id: str, request: Request, services: Services, audit: Audited
 ) -> Response:

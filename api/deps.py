@@ -1,5 +1,6 @@
 """Dependencies: the shared services, the authenticated staff member, journey scope, audit."""
 
+import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -7,17 +8,19 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from api.services import ApiServices
+from models.base import JourneyId
 from models.staff import StaffRole
 from models.views import StaffAccount
 from readmodel.access import RUNS_DELIVERIES
-from service.access import AccessDeniedError, not_on_care_team
+from service.access import AccessDeniedError
 from service.journeys import CommandRejectedError, JourneyNotFoundError
 
 SESSION_COOKIE = "journeys_session"
 bearer = HTTPBearer(auto_error=False)
+JOURNEY_IDS: TypeAdapter[str] = TypeAdapter(JourneyId)
 
 
 class Unauthenticated(HTTPException):
@@ -28,6 +31,23 @@ class Unauthenticated(HTTPException):
             status.HTTP_401_UNAUTHORIZED,
             "a valid API token is required",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+class JourneyHidden(HTTPException):
+    """A journey the caller may not see answers as one that does not exist (no id confirmed)."""
+
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_404_NOT_FOUND, "journey not found")
+
+
+class CsrfRefused(HTTPException):
+    """A dashboard form post without its session's CSRF token."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_403_FORBIDDEN,
+            "this form did not come from your dashboard session; reload the page and send it again",
         )
 
 
@@ -45,9 +65,20 @@ async def current_staff(
     services: Services,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> StaffAccount:
-    """The staff member behind the bearer token or the dashboard session cookie."""
-    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
-    staff = await services.access.authenticate(token) if token else None
+    """The staff member behind the bearer token or the dashboard session cookie.
+
+    A session also gives the token its forms must carry (``request.state.csrf``); a bearer
+    token is no ambient credential, so a request carrying one needs none.
+    """
+    staff = None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if credentials:
+        staff = await services.access.authenticate(credentials.credentials)
+    elif cookie:
+        session = await services.access.resume_session(cookie)
+        if session is not None:
+            staff = session.staff
+            request.state.csrf = session.csrf
     if staff is None:
         await services.access.record("anonymous", request.url.path[:64], None, "unauthenticated")
         raise Unauthenticated
@@ -92,15 +123,40 @@ async def require_operations(staff: Staff) -> StaffAccount:
 Operations = Annotated[StaffAccount, Depends(require_operations)]
 
 
-async def audited(request: Request, services: Services, staff: Staff) -> AsyncIterator[Audit]:
-    """Write one audit entry per request that touches client data, whatever the outcome."""
-    journey_id = request.path_params.get("journey_id")
+def _action(request: Request) -> str:
     route = request.scope.get("route")
-    action = f"{request.method} {getattr(route, 'path', request.url.path)}"[:64]
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"[:64]
+
+
+def valid_journey_id(request: Request) -> str | None:
+    """The request's ``journey_id`` path parameter when it is a journey id, else None."""
+    journey_id = request.path_params.get("journey_id")
+    if journey_id is None:
+        return None
+    try:
+        return JOURNEY_IDS.validate_python(journey_id)
+    except ValidationError:
+        return None
+
+
+async def audited(request: Request, services: Services, staff: Staff) -> AsyncIterator[Audit]:
+    """Write one audit entry per request that touches client data, whatever the outcome.
+
+    A path id that is no journey id is refused before anything looks it up, its audit entry
+    holding a bounded description of it; a journey the caller may not see answers 404 as a
+    missing one does, the audit entry keeping the real reason.
+    """
+    journey_id = request.path_params.get("journey_id")
+    action = _action(request)
+    if journey_id is not None and valid_journey_id(request) is None:
+        shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in journey_id[:40])
+        detail = f"journey id of {len(journey_id)} characters: {shown}"
+        await services.access.record(staff.staff_id, action, None, "invalid_id", detail)
+        raise JourneyHidden
     entry = Audit(services, staff, action, journey_id)
     if journey_id is not None and not await can_see_journey(services, staff, journey_id):
         await services.access.record(staff.staff_id, action, journey_id, "forbidden")
-        raise not_on_care_team()
+        raise JourneyHidden
     try:
         yield entry
     except HTTPException as exc:
@@ -123,6 +179,22 @@ async def audited(request: Request, services: Services, staff: Staff) -> AsyncIt
 
 
 Audited = Annotated[Audit, Depends(audited)]
+
+
+async def check_csrf(request: Request, services: Services, staff: Staff) -> None:
+    """A form posted with a session cookie carries that session's CSRF token (audited if not)."""
+    expected: str | None = getattr(request.state, "csrf", None)
+    if expected is None:
+        return
+    sent = (await request.form()).get("csrf")
+    if isinstance(sent, str) and hmac.compare_digest(sent.encode(), expected.encode()):
+        return
+    journey_id = valid_journey_id(request)
+    await services.access.record(staff.staff_id, _action(request), journey_id, "csrf")
+    raise CsrfRefused
+
+
+CsrfChecked = Depends(check_csrf)
 
 
 async def can_see_journey(services: ApiServices, staff: StaffAccount, journey_id: str) -> bool:

@@ -1,7 +1,8 @@
 """One mapping from errors to answers, for the API and the dashboard alike.
 
-The API answers JSON: 404 unknown journey, 409 refused or duplicate, 422 invalid, 403 (with a
-code) for a command the account or its care-team role may not send. A dashboard page
+The API answers JSON: 404 unknown journey (or one outside the caller's scope: the same answer),
+409 refused or duplicate, 422 invalid (never echoing the value sent), 403 (with a code) for a
+command the account or its care-team role may not send. A dashboard page
 (``/`` and ``/ui/...``) answers the same errors as pages: the login page for no session, a
 403 page for a refusal of who sent it, and back to the journey with the reason otherwise.
 """
@@ -9,10 +10,7 @@ code) for a command the account or its care-team role may not send. A dashboard 
 from collections.abc import Callable
 
 from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
@@ -43,18 +41,27 @@ def refused_for_actor(exc: Exception) -> bool:
     return isinstance(exc, CommandRejectedError) and exc.code is RejectionCode.NOT_AUTHORIZED
 
 
+def invalid(exc: ValidationError | RequestValidationError) -> JSONResponse:
+    """422 naming each invalid field; never the value sent (it may be large, or client data)."""
+    errors = [
+        {"loc": list(e["loc"]), "msg": str(e["msg"])[:200], "type": e["type"]}
+        for e in exc.errors()[:20]
+    ]
+    return JSONResponse({"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 def _json(exc: Exception) -> JSONResponse:
     if isinstance(exc, JourneyNotFoundError):
-        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+        # The same answer as for a journey outside the caller's scope (``api.deps``).
+        return JSONResponse({"detail": "journey not found"}, status.HTTP_404_NOT_FOUND)
     if isinstance(exc, AccessDeniedError | CommandRejectedError):
         code = status.HTTP_403_FORBIDDEN if refused_for_actor(exc) else status.HTTP_409_CONFLICT
         return JSONResponse({"detail": exc.message, "code": exc.code.value}, code)
     if isinstance(exc, JourneyExistsError):
         return JSONResponse({"detail": str(exc), "code": "journey_exists"}, 409)
-    if not isinstance(exc, ValidationError):
+    if not isinstance(exc, ValidationError | RequestValidationError):
         raise exc  # not an answer the API gives: a server error
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return JSONResponse({"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return invalid(exc)
 
 
 def install(app: FastAPI, page: PageAnswer | None = None) -> None:
@@ -65,8 +72,6 @@ def install(app: FastAPI, page: PageAnswer | None = None) -> None:
             shown = page(request, exc)
             if shown is not None:
                 return shown
-        if isinstance(exc, RequestValidationError):
-            return await request_validation_exception_handler(request, exc)
         if isinstance(exc, HTTPException):
             return await http_exception_handler(request, exc)
         return _json(exc)

@@ -83,8 +83,9 @@ async def test_each_listed_error_is_answered_with_the_error_body(api: ApiStack) 
         refused = await http.post("/journeys/J-OAS-1/check-ins")  # not in aftercare
     async with api.client(None) as http:
         answers[401] = await http.post("/journeys/J-OAS-1/events", json={"kind": "relapse"})
-    async with api.client("th-other") as http:
-        answers[403] = await http.post("/journeys/J-OAS-1/events", json={"kind": "relapse"})
+    async with api.client("ops-1") as http:
+        phq9 = {"code": "PHQ-9", "answers": [0] * 9}
+        answers[403] = await http.post("/journeys/J-OAS-1/instruments", json=phq9)
     assert refused.status_code == 409
     for status, answer in [*answers.items(), (409, refused)]:
         assert answer.status_code == status, answer.text

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from playwright.async_api import Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
@@ -136,12 +137,15 @@ async def _crisis_is_under_its_day_on_the_board(page: Page, site: Site) -> None:
             await expect(page.get_by_text(f"days in {zone.key}")).to_be_visible()
 
 
-async def _login(page: Page, site: Site, token: str | None = None) -> None:
+async def _login(page: Page, site: Site, token: str | None = None, staff_id: str = "") -> None:
+    staff_id = staff_id or ("dr-ames" if token == site.physician_token else "th-chen")
     await page.goto(f"{site.url}/")
     await expect(page).to_have_url(f"{site.url}/login")
+    await page.fill("input[name=staff_id]", staff_id)
     await page.fill("input[name=token]", "wrong")
     await page.click("button[type=submit]")
     await expect(page.get_by_role("alert")).to_contain_text("not valid")
+    await page.fill("input[name=staff_id]", staff_id)
     await page.fill("input[name=token]", token or site.token)
     await page.click("button[type=submit]")
     await expect(page).to_have_url(f"{site.url}/")
@@ -255,9 +259,7 @@ async def test_operations_replay_a_dead_letter_from_the_dashboard(site: Site) ->
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = await browser.new_page()
-        await page.goto(f"{site.url}/login")
-        await page.fill("input[name=token]", ops_token)
-        await page.click("button[type=submit]")
+        await _login(page, site, ops_token, "ops-ui")
         await page.get_by_role("link", name="Dead letters").click()
         letters = page.get_by_role("region", name="Dead letters")
         await expect(letters).to_contain_text("J-PARKED:2:ehr:webhook")
@@ -277,6 +279,11 @@ async def test_feed_updates_live_without_a_reload(site: Site) -> None:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = await browser.new_page(viewport={"width": 1366, "height": 900})
+        # The content security policy lets the page's own script and event stream run.
+        blocked: list[str] = []
+        page.on(
+            "console", lambda m: blocked.append(m.text) if "Security Policy" in m.text else None
+        )
         await _login(page, site)
         await page.goto(f"{site.url}/ui/feed")
         await expect(page.locator("#live-status")).to_have_text("live")
@@ -292,6 +299,7 @@ async def test_feed_updates_live_without_a_reload(site: Site) -> None:
         assert await page.evaluate("() => window.__loaded") == marker
         await page.screenshot(path=str(ARTIFACTS / "feed.png"), full_page=True)
         await browser.close()
+    assert blocked == []
 
 
 async def _assessed_for_withdrawal(site: Site, journey_id: str) -> str:
@@ -309,12 +317,15 @@ async def _assessed_for_withdrawal(site: Site, journey_id: str) -> str:
 
 
 async def _forge_decision(page: Page, site: Site, journey_id: str, reassessment_id: str) -> int:
-    """Post the decision form by hand (as a tampered page would); the answer's status."""
+    """Post the decision form by hand (as a tampered page would, with the page's own CSRF
+    token); the answer's status."""
     script = """([action, rid]) => {
         const form = document.createElement('form');
         form.method = 'post';
         form.action = action;
-        for (const [name, value] of [['reassessment_id', rid], ['choice', 'accept']]) {
+        const csrf = document.querySelector('input[name=csrf]')?.value ?? '';
+        const fields = [['reassessment_id', rid], ['choice', 'accept'], ['csrf', csrf]];
+        for (const [name, value] of fields) {
             const input = document.createElement('input');
             input.type = 'hidden'; input.name = name; input.value = value;
             form.appendChild(input);
@@ -340,7 +351,7 @@ async def test_clinical_forms_are_offered_and_taken_only_from_who_may_send_them(
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = await browser.new_page()
         # Operations: the journey is visible, its clinical forms are not; a forged post is 403.
-        await _login(page, site, ops_token)
+        await _login(page, site, ops_token, "ops-auth")
         await page.goto(f"{site.url}/ui/journeys/{journey}")
         await expect(page.get_by_test_id("recommendation")).to_contain_text("3.7-WM")
         for form in ("Decide", "Record instrument", "Record assessment"):
@@ -412,3 +423,31 @@ async def test_discharge_form_asks_a_disposition_for_each_open_urgent_item(site:
     state = await journeys.state("J-UI-DISPOSE")
     handed = next(t for t in state.tasks if t.task_id == item)
     assert (handed.status, handed.owner) == (TaskStatus.OPEN, "rn-baker")
+
+
+async def test_a_same_site_page_cannot_post_a_dashboard_form(site: Site) -> None:
+    """Another site on the same host (a same-site page: the session cookie goes along) posts
+    a form to the dashboard: without the session's CSRF token it is refused, nothing changes."""
+    await _start_journey(site, "J-UI-CSRF")
+    lure = FastAPI()
+    action = f"{site.url}/ui/journeys/J-UI-CSRF/event"
+    before = (await site.services.journeys.state("J-UI-CSRF")).model_dump()
+
+    @lure.get("/")
+    async def page_with_a_form() -> HTMLResponse:
+        return HTMLResponse(
+            f'<form id="f" method="post" action="{action}">'
+            '<input name="kind" value="missed_session"></form>'
+            '<script>document.getElementById("f").submit()</script>'
+        )
+
+    async with served(lure) as other, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page()
+        await _login(page, site)
+        async with page.expect_response(lambda r: r.url == action) as posted:
+            await page.goto(other)
+        assert (await posted.value).status == 403
+        await expect(page.get_by_role("alert")).to_contain_text("did not come from your dashboard")
+        await browser.close()
+    assert (await site.services.journeys.state("J-UI-CSRF")).model_dump() == before
