@@ -1,7 +1,10 @@
 """Delivery activities: send one message (idempotently), or park it in the dead-letter list."""
 
+import random
 import time
-from collections.abc import Awaitable
+from collections import Counter
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import structlog
@@ -9,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from delivery.addresses import EndpointPolicy
 from delivery.channels import DeliveryError, send_email, send_webhook
+from delivery.sealing import SecretBox
 from delivery.store import DeliveryStore
 from delivery.templates import email_message, render_webhook
 from models.delivery import (
@@ -53,6 +58,32 @@ class RateLimiter:
         return (1.0 - tokens) * 60.0 / capacity
 
 
+class EndpointSlots:
+    """At most ``limit`` sends in flight to one endpoint (per worker process).
+
+    A send that finds every slot taken does not wait in the worker: its workflow waits on a
+    durable timer and tries again, so a slow or hostile endpoint holds at most ``limit`` of the
+    worker's activity slots, never all of them.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._busy: Counter[str] = Counter()
+
+    @contextmanager
+    def slot(self, endpoint_id: str) -> Iterator[bool]:
+        """Hold one of the endpoint's slots for the block; yields False (holding none) when
+        all are taken."""
+        if self._busy[endpoint_id] >= self._limit:
+            yield False
+            return
+        self._busy[endpoint_id] += 1
+        try:
+            yield True
+        finally:
+            self._busy[endpoint_id] -= 1
+
+
 class DeliveryActivities:
     """Activities sharing the read-model sessions, the settings and one HTTP client."""
 
@@ -61,11 +92,14 @@ class DeliveryActivities:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         http: httpx.AsyncClient,
+        policy: EndpointPolicy | None = None,
     ) -> None:
-        self._store = DeliveryStore(sessions)
+        self._store = DeliveryStore(sessions, SecretBox.from_settings(settings))
         self._settings = settings
         self._http = http
+        self._policy = policy or EndpointPolicy.from_settings(settings)
         self._limiter = RateLimiter()
+        self._slots = EndpointSlots(settings.webhook_max_in_flight)
 
     @activity.defn(name="deliver_message")
     async def deliver(self, message: OutboundMessage) -> DeliveryOutcome:
@@ -100,14 +134,21 @@ class DeliveryActivities:
         if endpoint is None or not endpoint.active:
             await self._store.mark(message.key, DeliveryStatus.SKIPPED)
             return DeliveryOutcome(status=DeliveryStatus.SKIPPED)
-        wait = self._limiter.wait_for(endpoint.endpoint_id, endpoint.rate_per_minute)
-        if wait > 0:
-            return DeliveryOutcome(status=DeliveryStatus.PENDING, throttled_for_s=wait)
-        body = render_webhook(message, self._settings.public_url)
-        await self._send(
-            message,
-            send_webhook(self._http, endpoint.url, endpoint.signing_secrets, body, message.key),
-        )
+        with self._slots.slot(endpoint.endpoint_id) as free:
+            # Every slot taken: a send frees its slot within the timeout; wait about that long.
+            wait = (
+                self._limiter.wait_for(endpoint.endpoint_id, endpoint.rate_per_minute)
+                if free
+                else self._settings.delivery_timeout_s * random.uniform(0.5, 1.0)  # noqa: S311
+            )
+            if wait > 0:
+                return DeliveryOutcome(status=DeliveryStatus.PENDING, throttled_for_s=wait)
+            body = render_webhook(message, self._settings.public_url)
+            secrets = await self._store.endpoint_secrets(endpoint.endpoint_id)
+            await self._send(
+                message,
+                send_webhook(self._http, self._policy, endpoint.url, secrets, body, message.key),
+            )
         await self._store.mark_sent(message.key, _attempt(), message.target, WEBHOOK_PURPOSE)
         return DeliveryOutcome(status=DeliveryStatus.SENT)
 

@@ -7,6 +7,7 @@ still names each one (``install_schemas``).
 """
 
 import json
+import re
 from collections.abc import Callable, Collection
 from functools import cache
 from typing import Any, TypeVar
@@ -112,3 +113,34 @@ def install_schemas(
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` (1-64 characters: letters, digits, ``.``, ``_``,
+    ``:``, ``-``), or None when it has none.
+
+    Raises:
+        RequestValidationError: 422 for a key that is not one.
+    """
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not _KEY.fullmatch(key):
+        why = "1-64 letters, digits, '.', '_', ':' or '-'"
+        where = ("header", IDEMPOTENCY_HEADER)
+        raise _invalid([{"type": "string_pattern_mismatch", "loc": where, "msg": why, "input": {}}])
+    return key
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Retry-safe: a request repeated with the same key (same account, same "
+    "operation) returns the first answer and changes nothing more.",
+    "schema": {"type": "string", "maxLength": 64, "pattern": _KEY.pattern},
+}

@@ -22,16 +22,28 @@ deliveries = typer.Typer(help="External deliveries and the dead-letter list.", n
 async def _store() -> AsyncIterator["DeliveryStore"]:
     # Imported here so the rest of the CLI starts without SQLAlchemy.
     from delivery.store import DeliveryStore, UnknownTargetError
+    from delivery.sealing import SecretBox
     from readmodel.migrate import open_read_model
 
-    async with open_read_model(get_settings().effective_database_url) as sessions:
+    settings = get_settings()
+    async with open_read_model(settings.effective_database_url) as sessions:
         try:
-            yield DeliveryStore(sessions)
+            yield DeliveryStore(sessions, SecretBox.from_settings(settings))
         except UnknownTargetError as exc:
             raise fail(str(exc)) from None
 
 
 @run
+async def _check_endpoint(url: str) -> None:
+    """Refuse (one line, exit 1) a URL deliveries may not reach: see delivery/addresses.py."""
+    from delivery.addresses import EndpointPolicy, RefusedEndpointError
+
+    try:
+        await EndpointPolicy.from_settings(get_settings()).target(url)
+    except RefusedEndpointError as exc:
+        raise fail(f"webhook refused: {exc}") from None
+
+
 async def staff_email(
     staff_id: Annotated[str, typer.Argument(help="Staff id.")],
     email: Annotated[str | None, typer.Option(help="Address for notification e-mails.")] = None,
@@ -53,16 +65,15 @@ async def staff_email(
 @run
 async def webhook_add(
     endpoint_id: Annotated[str, typer.Argument(help="A name for the endpoint.")],
-    url: Annotated[str, typer.Argument(help="HTTPS URL receiving POSTs.")],
+    url: Annotated[str, typer.Argument(help="HTTPS URL receiving POSTs (a public address).")],
     event_type: Annotated[
         list[GenericType] | None,
         typer.Option("--type", help="Only these generic event types (repeat); default all."),
     ] = None,
     rate: Annotated[int, typer.Option(min=1, max=6000, help="Deliveries per minute.")] = 60,
 ) -> None:
-    """Register an endpoint; prints its signing secret once."""
-    if not url.startswith(("https://", "http://")):
-        raise typer.BadParameter(f"{url!r} is not an http(s) URL", param_hint="URL")
+    """Register an endpoint (https, public addresses only); prints its signing secret once."""
+    await _check_endpoint(url)
     async with _store() as store:
         secret = await store.add_endpoint(endpoint_id, url, event_type or [], rate)
     render.console.print(f"added webhook {endpoint_id}; signing secret, shown only now:")
@@ -108,11 +119,12 @@ async def webhook_resume(endpoint_id: Annotated[str, typer.Argument(help="The en
 @webhooks.command("list")
 @run
 async def webhook_list() -> None:
-    """Endpoints, without their secrets."""
+    """Endpoints, without their secrets (any still in plain text are sealed now)."""
     async with _store() as store:
         rows = await store.endpoints()
     render.table(
         "Webhook endpoints",
+        await store.seal_all()
         ["endpoint_id", "url", "types", "rate_per_minute", "active", "secrets"],
         [
             {"endpoint_id": r.endpoint_id, "url": r.url, "types": ",".join(r.types) or "all",

@@ -1,6 +1,7 @@
 """The CLI over the HTTP API with a staff token (no Temporal access needed)."""
 
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -16,6 +17,9 @@ from service.days import Due
 from service.journeys import CommandRejectedError, JourneyError, JourneyNotFoundError
 
 TIMEOUT_S = 60.0
+# A change is sent again once when the connection fails before an answer arrives: its
+# Idempotency-Key makes the API answer the repeat with the first result, never apply it twice.
+CHANGE_ATTEMPTS = 2
 _journey_list = TypeAdapter(list[JourneyListItem])
 _feed = TypeAdapter(list[FeedItem])
 
@@ -32,23 +36,41 @@ class RemoteBackend:
             timeout=TIMEOUT_S,
             transport=transport,
         )
+        # One key per change this invocation sends: repeats of it are the same change.
+        self._invocation = uuid.uuid4().hex[:20]
+        self._changes = 0
 
     async def close(self) -> None:
         """Close the connection pool."""
         await self._http.aclose()
+
+    def _change_key(self) -> dict[str, str]:
+        self._changes += 1
+        return {"Idempotency-Key": f"cli-{self._invocation}-{self._changes}"}
+
+    async def _change(self, method: str, path: str, body: Any) -> Any:
+        """Send a change, once more if the connection failed before the answer came."""
+        headers = self._change_key()
+        failure: httpx.TransportError | None = None
+        for _ in range(CHANGE_ATTEMPTS):
+            try:
+                response = await self._http.request(method, path, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                failure = exc
+                continue
+            return _answer(response)
+        raise JourneyError(f"cannot reach the API at {self._http.base_url}: {failure}")
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise JourneyError(f"cannot reach the API at {self._http.base_url}: {exc}") from None
-        if response.status_code >= 400:
-            raise _error(response)
-        return response.json()
+        return _answer(response)
 
     async def start(self, journey: OpenJourney, by: str) -> str:
         """POST /journeys; the token's owner opens it, the API generates an id not given."""
-        created = await self._call("POST", "/journeys", json=journey.model_dump(mode="json"))
+        created = await self._change("POST", "/journeys", journey.model_dump(mode="json"))
         return str(created["journey_id"])
 
     async def send(self, journey: str, cmd: StaffCommand) -> CommandResult:
@@ -61,7 +83,7 @@ class RemoteBackend:
         values = cmd.model_dump(mode="json", include=set(in_path))
         route = op.path.format_map(values)
         body = cmd.model_dump(mode="json", exclude={cmd.ACTOR, *in_path})
-        answer = await self._call(op.method, f"/journeys/{journey}{route}", json=body)
+        answer = await self._change(op.method, f"/journeys/{journey}{route}", body)
         return CommandResult.model_validate_json(_dump(answer))
 
     async def show(self, journey: str) -> tuple[LiveJourney, Timeline | None]:
@@ -109,6 +131,12 @@ class RemoteBackend:
     async def whoami(self) -> StaffAccount:
         """GET /me."""
         return StaffAccount.model_validate(await self._call("GET", "/me"))
+
+
+def _answer(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise _error(response)
+    return response.json()
 
 
 def _dump(value: Any) -> str:

@@ -1,12 +1,12 @@
 """Sending over SMTP and HTTP, with every failure classified as transient or permanent."""
 
-import time
 from email.message import EmailMessage
 
 import aiosmtplib
 import httpx
 
-from delivery.signing import HEADER, sign
+from delivery.addresses import EndpointPolicy, RefusedEndpointError
+from delivery.signing import signed_headers
 from runtime.settings import Settings
 
 
@@ -54,26 +54,48 @@ def _codes(exc: aiosmtplib.SMTPRecipientsRefused) -> str:
 
 
 async def send_webhook(
-    http: httpx.AsyncClient, url: str, secrets: list[str], body: bytes, key: str
+    http: httpx.AsyncClient,
+    policy: EndpointPolicy,
+    url: str,
+    secrets: list[str],
+    body: bytes,
+    key: str,
 ) -> None:
-    """POST one signed webhook delivery with its idempotency key.
+    """POST one signed webhook delivery (``webhook-id`` is its idempotency key).
+
+    The host is resolved and checked now, and the request goes to the checked address on a
+    connection of its own (the Host header, SNI and the certificate check keep the name), so
+    a name re-pointed inside is never reached.
 
     Raises:
-        DeliveryError: permanent for 4xx answers other than 408, 409, 425 and 429, else
-            transient (5xx, timeouts, refused connections).
+        DeliveryError: permanent for a refused URL or address, a redirect (never followed)
+            and 4xx answers other than 408, 409, 425 and 429; else transient (5xx, timeouts,
+            refused connections).
     """
+    try:
+        target = await policy.target(url)
+    except RefusedEndpointError as exc:
+        raise DeliveryError(f"refused endpoint: {exc}", permanent=True) from None
     headers = {
+        # A connection is to an address checked for one name: never reused for another.
+        "Connection": "close",
         "Content-Type": "application/json",
+        "Host": target.host_header,
         "Idempotency-Key": key,
-        HEADER: sign(secrets, body, int(time.time())),
+        **signed_headers(secrets, key, body),
         "User-Agent": "recovery-journeys",
     }
     try:
-        response = await http.post(url, content=body, headers=headers)
+        response = await http.post(
+            target.pinned_url, content=body, headers=headers,
+            extensions={"sni_hostname": target.host}, follow_redirects=False,
+        )  # fmt: skip
     except httpx.HTTPError as exc:
         raise DeliveryError(f"HTTP unavailable: {type(exc).__name__}", permanent=False) from None
     if response.is_success:
         return
     code = response.status_code
+    if 300 <= code < 400:
+        raise DeliveryError(f"HTTP {code} (redirects are not followed)", permanent=True)
     permanent = 400 <= code < 500 and code not in RETRYABLE_HTTP
     raise DeliveryError(f"HTTP {code}", permanent=permanent)

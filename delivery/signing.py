@@ -1,39 +1,61 @@
-"""Webhook signatures: HMAC-SHA256 over ``"{timestamp}." + body``, one per active secret.
+"""Webhook signatures in the Standard Webhooks scheme (https://www.standardwebhooks.com).
 
-The header is ``X-Journeys-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]``. During a
-rotation an endpoint has two secrets and every delivery carries both signatures, so a receiver
-still holding the old secret keeps verifying until it switches: rotation without downtime.
+Every delivery carries ``webhook-id`` (the delivery's idempotency key: receivers drop a
+repeat), ``webhook-timestamp`` (unix seconds) and ``webhook-signature``: ``v1,<base64>`` of
+HMAC-SHA256 over ``"{id}.{timestamp}.{body}"``, one per active secret, space-separated. During
+a rotation an endpoint has two secrets and every delivery carries both signatures, so a
+receiver still holding the old secret keeps verifying until it switches.
+
+Secrets are ``whsec_`` and the base64 of 32 random bytes; the HMAC key is those bytes, as
+every Standard Webhooks library derives it from the secret string.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
+import os
 import time
 
-HEADER = "X-Journeys-Signature"
-TOLERANCE_S = 300
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix, not a secret)
+SECRET_BYTES = 32
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The hex HMAC-SHA256 of ``timestamp.body`` under ``secret``."""
-    payload = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+def new_secret() -> str:
+    """A fresh signing secret (shown once to whoever configures the receiver)."""
+    return SECRET_PREFIX + base64.b64encode(os.urandom(SECRET_BYTES)).decode()
 
 
-def sign(secrets: list[str], body: bytes, timestamp: int | None = None) -> str:
-    """The signature header value for ``body`` under every active secret."""
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a secret: the bytes its base64 part encodes.
+
+    Decoded as Standard Webhooks libraries decode it (standard alphabet, padding optional);
+    secrets issued before the scheme used the URL-safe alphabet and fall back to it.
+    """
+    encoded = secret.removeprefix(SECRET_PREFIX) + "=="
+    try:
+        return base64.b64decode(encoded)
+    except binascii.Error:
+        return base64.urlsafe_b64decode(encoded)
+
+
+def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`` under ``secret``."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(
+    secrets: list[str], msg_id: str, body: bytes, timestamp: int | None = None
+) -> dict[str, str]:
+    """The three Standard Webhooks headers for ``body`` under every active secret."""
     at = int(time.time()) if timestamp is None else timestamp
-    parts = [f"t={at}"] + [f"v1={signature(s, at, body)}" for s in secrets]
-    return ",".join(parts)
-
-
-def verify(header: str, body: bytes, secret: str, now: float | None = None) -> bool:
-    """Whether ``header`` holds a fresh signature of ``body`` under ``secret`` (receivers)."""
-    fields = [part.partition("=") for part in header.split(",")]
-    stamps = [value for name, _, value in fields if name == "t"]
-    if len(stamps) != 1 or not stamps[0].isdigit():
-        return False
-    at = int(stamps[0])
-    if abs((time.time() if now is None else now) - at) > TOLERANCE_S:
-        return False
-    expected = signature(secret, at, body)
-    return any(name == "v1" and hmac.compare_digest(value, expected) for name, _, value in fields)
+    return {
+        ID_HEADER: msg_id,
+        TIMESTAMP_HEADER: str(at),
+        SIGNATURE_HEADER: " ".join(signature(s, msg_id, at, body) for s in secrets),
+    }

@@ -1,15 +1,17 @@
 """Deliveries, webhook endpoints and staff notification preferences in the read-model database."""
 
-import secrets as random_secrets
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TypedDict, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import object_session
 
+from delivery.sealing import SecretBox
+from delivery.signing import new_secret
 from models.delivery import DeliveryStatus, DeliveryView, GenericType
 from readmodel.db import dialect_insert
 from readmodel.tables import (
@@ -25,21 +27,29 @@ from readmodel.tables import (
     WebhookEndpointRow,
 )
 
+# Marks a session that replaced stored secrets (SQLite then checkpoints its log).
+SECRETS_REPLACED = "webhook_secrets_replaced"
+
 
 class UnknownTargetError(Exception):
     """No staff account or webhook endpoint with that id."""
 
 
-def new_secret() -> str:
-    """A webhook signing secret (shown once to whoever configures the receiver)."""
-    return "whsec_" + random_secrets.token_urlsafe(32)
-
-
 class DeliveryStore:
     """Reads and writes of everything external delivery keeps."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], box: SecretBox | None = None
+    ) -> None:
         self._sessions = sessions
+        self._box = box
+
+    @property
+    def box(self) -> SecretBox:
+        """What seals and opens webhook secrets (only stores given one touch secrets)."""
+        if self._box is None:
+            raise RuntimeError("this delivery store was opened without the secret key ring")
+        return self._box
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -71,14 +81,15 @@ class DeliveryStore:
     async def add_endpoint(
         self, endpoint_id: str, url: str, types: Sequence[GenericType], rate_per_minute: int
     ) -> str:
-        """Register an endpoint; returns its first signing secret."""
+        """Register an endpoint; returns its first signing secret (stored sealed)."""
         secret = new_secret()
+        sealed = self.box.seal(endpoint_id, secret)
         async with self._sessions.begin() as session:
             session.add(
                 WebhookEndpointRow(
                     endpoint_id=endpoint_id,
                     url=url,
-                    secrets=[secret],
+                    secrets=[sealed],
                     types=[t.value for t in types],
                     rate_per_minute=rate_per_minute,
                     active=True,
@@ -93,16 +104,65 @@ class DeliveryStore:
         Returns:
             The new secret, or None when ``retire_old`` dropped every secret but the newest.
         """
-        async with self._sessions.begin() as session:
+        async with self._secrets_written() as session:
             row = await session.get(WebhookEndpointRow, endpoint_id)
             if row is None:
                 raise UnknownTargetError(f"webhook endpoint {endpoint_id} does not exist")
+            current = self._open(row)
             if retire_old:
-                row.secrets = row.signing_secrets[:1]
+                self._seal(row, current[:1])
                 return None
             secret = new_secret()
-            row.secrets = [secret, *row.signing_secrets[:1]]
+            self._seal(row, [secret, *current[:1]])
             return secret
+
+    async def endpoint_secrets(self, endpoint_id: str) -> list[str]:
+        """An endpoint's signing secrets, newest first, in plain text (never print them).
+
+        Secrets still stored in plain text, or sealed under a key that is no longer the
+        active one, are sealed under the active key in the same transaction.
+        """
+        async with self._secrets_written() as session:
+            row = await session.get(WebhookEndpointRow, endpoint_id)
+            if row is None:
+                raise UnknownTargetError(f"webhook endpoint {endpoint_id} does not exist")
+            return self._open(row, reseal=True)
+
+    async def seal_all(self) -> None:
+        """Seal every endpoint's secrets under the active key (those already sealed stay)."""
+        async with self._secrets_written() as session:
+            for row in await session.scalars(select(WebhookEndpointRow)):
+                self._open(row, reseal=True)
+
+    def _open(self, row: WebhookEndpointRow, *, reseal: bool = False) -> list[str]:
+        opened = [self.box.open(row.endpoint_id, s) for s in row.signing_secrets]
+        if reseal and not all(self.box.is_current(s) for s in row.signing_secrets):
+            self._seal(row, opened)
+        return opened
+
+    @asynccontextmanager
+    async def _secrets_written(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that may replace stored secrets, leaving no old copy in SQLite's file.
+
+        SQLite keeps a replaced row's bytes in free space and in the write-ahead log: with
+        ``secure_delete`` they are zeroed, and after re-sealing a plain-text secret a
+        checkpoint moves the pages into the file and truncates the log.
+        """
+        async with self._sessions.begin() as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            if sqlite:
+                await session.execute(text("PRAGMA secure_delete = ON"))
+            yield session
+            replaced = session.info.pop(SECRETS_REPLACED, False)
+        if sqlite and replaced:
+            async with self._sessions() as session:
+                await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+    def _seal(self, row: WebhookEndpointRow, secrets: list[str]) -> None:
+        row.secrets = [self.box.seal(row.endpoint_id, s) for s in secrets]
+        session = object_session(row)
+        if session is not None:
+            session.info[SECRETS_REPLACED] = True
 
     async def set_endpoint_active(self, endpoint_id: str, active: bool) -> None:
         """Pause or resume deliveries to an endpoint."""
@@ -113,12 +173,12 @@ class DeliveryStore:
             row.active = active
 
     async def endpoint(self, endpoint_id: str) -> WebhookEndpointRow | None:
-        """One endpoint as it is now (secrets included: callers must not print them)."""
+        """One endpoint as it is now (its secrets sealed: read them with endpoint_secrets)."""
         async with self._sessions() as session:
             return await session.get(WebhookEndpointRow, endpoint_id)
 
     async def endpoints(self) -> list[WebhookEndpointRow]:
-        """Every endpoint (secrets included: callers must not print them)."""
+        """Every endpoint (secrets sealed, never to be printed)."""
         async with self._sessions() as session:
             return list((await session.scalars(select(WebhookEndpointRow))).all())
 

@@ -1,8 +1,12 @@
 """Apply a projection batch: upserts guarded by the event sequence, idempotent notifications.
 
 Retries, replays and batches arriving out of order never duplicate a row or move one backwards:
-rows carrying state are replaced only by a strictly newer sequence, rows recording something that
-happened (events, plan versions, notifications) are written once.
+rows carrying state are replaced by a batch of the same or a newer sequence and never by an older
+one. Rows recording something that happened (events, plan versions, notifications) are written by
+the batch that carries them and replaced only by a batch that is the journey's newest: a workflow
+task retried after its worker died (between this write and the task's completion) computes the
+same sequence again at a later time, and the history holds the retry, so the read model must too.
+Notifications keep their key and id (a replaced one is neither a new feed row nor a new delivery).
 """
 
 import asyncio
@@ -10,15 +14,26 @@ import functools
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Insert, Table, delete
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.state import ProjectionBatch
 from readmodel import rows
 from readmodel.db import create_sync_engine, insert_for
-from readmodel.rows import Row
+from readmodel.rows import NotificationValues, Row
 from readmodel.tables import (
     Base,
     EventRow,
@@ -84,32 +99,56 @@ def apply_batch(conn: Connection, batch: ProjectionBatch) -> int:
     # The journey row goes first. On PostgreSQL its row lock then orders concurrent batches
     # of one journey; on SQLite the first statement takes the write lock, so the
     # transaction never has to upgrade a read lock (which fails at once under WAL).
-    newest = _upsert(conn, JourneyRow, [rows.journey_row(batch)], "last_seq")
+    # Written when no newer sequence is stored: the journey's newest batch, or that batch again.
+    newest = bool(_upsert(conn, JourneyRow, [rows.journey_row(batch)], "last_seq", same=True))
     if newest and batch.care_team_changed:
         _replace_members(conn, batch)
-    _upsert(conn, SegmentRow, rows.segment_rows(batch), "updated_seq")
-    _upsert(conn, ReassessmentRow, rows.reassessment_rows(batch), "updated_seq")
-    _upsert(conn, TaskRow, rows.task_rows(batch), "updated_seq")
-    _insert_absent(conn, EventRow, rows.event_rows(batch))
-    _insert_absent(conn, PlanVersionRow, rows.plan_rows(batch))
+    # A row of the same sequence is rewritten only by the newest batch (a task keeps the
+    # sequence of its last change, which an older batch can carry too).
+    _upsert(conn, SegmentRow, rows.segment_rows(batch), "updated_seq", same=newest)
+    _upsert(conn, ReassessmentRow, rows.reassessment_rows(batch), "updated_seq", same=newest)
+    _upsert(conn, TaskRow, rows.task_rows(batch), "updated_seq", same=newest)
+    write = _replace if newest else _insert_absent
+    write(conn, EventRow, rows.event_rows(batch))
+    write(conn, PlanVersionRow, rows.plan_rows(batch))
     notifications = rows.notification_rows(batch)
-    return _insert_absent(conn, NotificationRow, notifications, ("idempotency_key",))
+    new = _insert_absent(conn, NotificationRow, notifications, ("idempotency_key",))
+    if newest and new < len(notifications):
+        _refresh_notifications(conn, notifications)
+    return new
 
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _upsert(conn: Connection, model: type[Base], values: Sequence[Row], seq: str) -> int:
-    """Insert, or update only where the incoming sequence is strictly newer.
+def _upsert(
+    conn: Connection, model: type[Base], values: Sequence[Row], seq: str, *, same: bool
+) -> int:
+    """Insert, or update where the incoming sequence is newer (or, with ``same``, equal).
 
     Returns:
         How many rows were inserted or updated.
     """
     if not values:
         return 0
-    stmt = _upsert_statement(conn.dialect.name, _table(model), tuple(values[0]), seq)
+    guard = Guard.SAME_OR_NEWER if same else Guard.NEWER
+    stmt = _upsert_statement(conn.dialect.name, _table(model), tuple(values[0]), seq, guard)
     return len(conn.execute(stmt, values).all())
+
+
+def _replace(conn: Connection, model: type[Base], values: Sequence[Row]) -> int:
+    """Insert, or overwrite the row stored under the same key; returns how many were written."""
+    if not values:
+        return 0
+    stmt = _upsert_statement(conn.dialect.name, _table(model), tuple(values[0]), "", Guard.NONE)
+    return len(conn.execute(stmt, values).all())
+
+
+def _refresh_notifications(conn: Connection, values: Sequence[NotificationValues]) -> None:
+    """Rewrite stored notifications from their retried event; id, key and read mark stay."""
+    table = _table(NotificationRow)
+    conn.execute(_refresh_statement(table), [{**v, "key": v["idempotency_key"]} for v in values])
 
 
 def _insert_absent(
@@ -128,17 +167,43 @@ def _insert_absent(
 # VALUES per batch cost most of a projection).
 
 
+class Guard(Enum):
+    """Which stored rows an upsert may overwrite, by their sequence column."""
+
+    NEWER = "newer"  # only rows of an older sequence
+    SAME_OR_NEWER = "same_or_newer"  # rows of an older or the same sequence
+    NONE = "none"  # any row under the same key
+
+
 @functools.cache
-def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], seq: str) -> Insert:
+def _upsert_statement(
+    dialect: str, table: Table, columns: tuple[str, ...], seq: str, guard: Guard
+) -> Insert:
     keys = [c.name for c in table.primary_key.columns]
     stmt = insert_for(dialect, table)
+    where: ColumnElement[bool] | None = None
+    if guard is Guard.NEWER:
+        where = table.c[seq] < stmt.excluded[seq]
+    elif guard is Guard.SAME_OR_NEWER:
+        where = table.c[seq] <= stmt.excluded[seq]
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: stmt.excluded[name] for name in columns if name not in keys},
-        where=table.c[seq] < stmt.excluded[seq],
+        where=where,
     )
     # RETURNING yields only the rows written (rowcount is unreliable for upserts).
     return stmt.returning(*table.primary_key.columns, sort_by_parameter_order=True)
+
+
+@functools.cache
+def _refresh_statement(table: Table) -> Update:
+    # What the event says (its time, kind, priority, summary) and the recipient's role.
+    columns = ("kind", "priority", "summary", "created_at", "role")
+    return (
+        update(table)
+        .where(table.c.idempotency_key == bindparam("key"))
+        .values({name: bindparam(name) for name in columns})
+    )
 
 
 @functools.cache

@@ -5,15 +5,28 @@ from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from runtime.codec import EncryptionCodec, load_keys
 from runtime.settings import Settings
 
 
 def data_converter(codec: PayloadCodec | None) -> DataConverter:
-    """The pydantic data converter, with ``codec`` applied to every payload."""
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    """The pydantic data converter, with ``codec`` applied to every payload.
+
+    Failure messages and stack traces move into an encoded attribute the codec encrypts: a
+    refused command's reason is read by the caller that holds the key, never stored in history
+    or shown in the Temporal UI as plaintext.
+    """
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 def codec_from_settings(settings: Settings) -> EncryptionCodec:

@@ -13,12 +13,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from runtime.files import private_directory
 from runtime.settings import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID_META = "encryption-key-id"
 NONCE_BYTES = 12
 KEY_BYTES = 32
+# What a refused payload's error says: it names no key material and none of the payload.
+REFUSED_MESSAGE = "payload not encrypted with a known key"
 
 
 class CodecKeyError(Exception):
@@ -42,8 +45,17 @@ class EncryptionCodec(PayloadCodec):
         return [self._encrypt(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Decrypt encrypted payloads; others pass through untouched."""
-        return [self._decrypt(p) if p.metadata.get("encoding") == ENCODING else p for p in payloads]
+        """Decrypt each payload; refuse any that is not encrypted with one of our keys.
+
+        Only our own services hold a key, so a payload in plaintext (``temporal workflow
+        update execute``, the UI's write actions, any client without the codec) or sealed with
+        a key we do not know never reaches a journey.
+
+        Raises:
+            CodecKeyError: a payload is not encrypted, names an unknown key, or fails
+                authentication. The message names neither the payload nor a key.
+        """
+        return [self._decrypt(p) for p in payloads]
 
     def _encrypt(self, payload: Payload) -> Payload:
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -52,15 +64,19 @@ class EncryptionCodec(PayloadCodec):
         return Payload(metadata={"encoding": ENCODING, KEY_ID_META: key_id}, data=nonce + sealed)
 
     def _decrypt(self, payload: Payload) -> Payload:
-        key_id = payload.metadata.get(KEY_ID_META, b"").decode()
+        if payload.metadata.get("encoding") != ENCODING:
+            raise CodecKeyError(REFUSED_MESSAGE)
+        key_id = payload.metadata.get(KEY_ID_META, b"").decode(errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
-            raise CodecKeyError(f"payload was encrypted with unknown key {key_id!r}")
+            raise CodecKeyError(f"{REFUSED_MESSAGE}: unknown key {key_id[:40]!r}")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
             return Payload.FromString(cipher.decrypt(nonce, sealed, key_id.encode()))
         except InvalidTag:
-            raise CodecKeyError(f"payload failed authentication with key {key_id!r}") from None
+            raise CodecKeyError(
+                f"{REFUSED_MESSAGE}: payload failed authentication with key {key_id!r}"
+            ) from None
 
 
 def load_keys(settings: Settings) -> tuple[dict[str, bytes], str]:
@@ -97,7 +113,7 @@ def load_or_create_key_file(path: Path) -> tuple[dict[str, bytes], str]:
 def _create_key_file(path: Path) -> None:
     key_id = f"local-{secrets.token_hex(4)}"
     body = {"active": key_id, "keys": {key_id: base64.b64encode(os.urandom(KEY_BYTES)).decode()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     draft = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     # Mode 0600 from the first byte: the key is never readable by others, not even briefly.
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -2,11 +2,11 @@
 
 from functools import cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _env(name: str) -> AliasChoices:
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     dispatch_interval_s: float = Field(default=1.0, gt=0, le=60)
     # Journeys a worker keeps in memory between workflow tasks; the rest replay when they wake.
     worker_cache_size: int = Field(default=1000, ge=0, le=100_000)
+    # Webhook host names exempt from the address rules (and allowed plain http), comma-separated:
+    # development and tests only. Every other endpoint must be https to a public address.
+    webhook_allow_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # Webhook deliveries in flight at once to one endpoint, per worker process.
+    webhook_max_in_flight: int = Field(default=4, ge=1, le=100)
     # Dashboard sessions end after this long without a request, and this long after login.
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=24 * 7)
@@ -91,6 +96,13 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # docker-compose passes unset optional variables as empty strings.
         return None if value == "" else value
+
+    @field_validator("webhook_allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
 
     @field_validator("program_timezone", mode="before")
     @classmethod

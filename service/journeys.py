@@ -15,6 +15,7 @@ from models.errors import COMMAND_REJECTED, RejectionCode
 from models.policy import Policy
 from models.progress import ProgressView
 from models.state import JourneyInput, JourneyState
+from service.ids import keyed_update_id
 from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
@@ -49,8 +50,14 @@ class JourneyService:
         self._client = client
         self._task_queue = task_queue
 
-    async def start(self, cmd: StartJourney) -> None:
-        """Start the journey's workflow; ids are never reused."""
+    async def start(self, cmd: StartJourney, *, retried: bool = False) -> None:
+        """Start the journey's workflow; ids are never reused.
+
+        Args:
+            cmd: the start.
+            retried: the id came from an idempotency key, so an existing journey with it is
+                this same start retried: nothing is started and no error is raised.
+        """
         try:
             await self._client.start_workflow(
                 ClientJourneyWorkflow.run,
@@ -61,6 +68,8 @@ class JourneyService:
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             )
         except WorkflowAlreadyStartedError:
+            if retried:
+                return
             raise JourneyExistsError(f"journey {cmd.journey_id} already exists") from None
 
     async def state(self, journey_id: str) -> JourneyState:
@@ -84,18 +93,26 @@ class JourneyService:
         except RPCError as exc:
             raise _translate_rpc(journey_id, exc) from None
 
-    async def send(self, journey_id: str, cmd: StaffCommand) -> CommandResult:
+    async def send(
+        self, journey_id: str, cmd: StaffCommand, idempotency_key: str | None = None
+    ) -> CommandResult:
         """Send any staff command to the journey's update of the same name (``OPERATIONS``).
+
+        With an idempotency key the update id is derived from the actor, the operation and
+        the key, so a retry (a lost connection, a killed client) gets the first result back
+        instead of applying the command again.
 
         Raises:
             CommandRejectedError: the journey refused it (nothing changed), or it has ended.
             JourneyNotFoundError: no journey has that id.
         """
         update = operation_of(type(cmd)).name
+        actor = str(getattr(cmd, cmd.ACTOR))
+        update_id = keyed_update_id(actor, update, idempotency_key) if idempotency_key else None
         handle = self._handle(journey_id)
         try:
             result: CommandResult = await handle.execute_update(
-                update, cmd, result_type=CommandResult
+                update, cmd, id=update_id, result_type=CommandResult
             )
             return result
         except WorkflowUpdateFailedError as exc:

@@ -12,11 +12,21 @@ from tests.portpick import free_port
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Yield the base URL while the app is served; stop it afterwards."""
+async def served(app: FastAPI, **tls: str) -> AsyncIterator[str]:
+    """Yield the base URL while the app is served; stop it afterwards.
+
+    ``tls`` (uvicorn's ``ssl_certfile`` and ``ssl_keyfile``) serves https instead of http.
+    """
     port = free_port()
     server = EmbeddedServer(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            **tls,  # type: ignore[arg-type]
+        )
     )
     serving = asyncio.create_task(server.serve())
     for _ in range(200):  # uvicorn exposes only a flag; bounded wait for it
@@ -24,7 +34,7 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
             break
         await asyncio.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await serving

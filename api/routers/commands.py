@@ -11,7 +11,13 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 
-from api.bodies import body_spec, install_schemas, read_body
+from api.bodies import (
+    IDEMPOTENCY_PARAMETER,
+    body_spec,
+    idempotency_key,
+    install_schemas,
+    read_body,
+)
 from api.deps import Audit, Audited, Services
 from api.responses import COMMAND_ERRORS
 from api.services import ApiServices
@@ -34,13 +40,17 @@ def _request_name(op: Operation) -> str:
 
 
 async def send_command(
-    services: ApiServices, audit: Audit, journey_id: str, cmd: StaffCommand
+    services: ApiServices,
+    audit: Audit,
+    journey_id: str,
+    cmd: StaffCommand,
+    idempotency_key: str | None = None,
 ) -> CommandResult:
     """Authorize the account for the command, keep what the audit needs, and send it."""
     if isinstance(cmd, Discharge):
         audit.detail = dispositions.describe(cmd)
     await authorize(services.journeys, audit.staff.role, journey_id, cmd)
-    return await services.journeys.send(journey_id, cmd)
+    return await services.journeys.send(journey_id, cmd, idempotency_key)
 
 
 def _endpoint(op: Operation) -> Callable[..., Awaitable[CommandResult]]:
@@ -49,9 +59,10 @@ def _endpoint(op: Operation) -> Callable[..., Awaitable[CommandResult]]:
     async def endpoint(
         journey_id: str, request: Request, services: Services, audit: Audited
     ) -> CommandResult:
+        key = idempotency_key(request)
         actor = {op.command.ACTOR: audit.staff.staff_id}
         cmd = await read_body(request, op.command, actor, in_path)
-        return await send_command(services, audit, journey_id, cmd)
+        return await send_command(services, audit, journey_id, cmd, key)
 
     endpoint.__name__ = op.name
     endpoint.__doc__ = op.command.__doc__
@@ -67,7 +78,7 @@ for _op in OPERATIONS:
     if _op.method is None or _op.path is None:
         continue
     _extra = body_spec(_request_name(_op), required=False)
-    _extra["parameters"] = _path_parameters(_op)
+    _extra["parameters"] = [*_path_parameters(_op), IDEMPOTENCY_PARAMETER]
     router.add_api_route(
         _op.path,
         _endpoint(_op),

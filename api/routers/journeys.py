@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from api.bodies import body_spec, read_body
+from api.bodies import IDEMPOTENCY_PARAMETER, body_spec, idempotency_key, read_body
 from api.deps import Audited, Services
 from api.responses import JOURNEY_READ_ERRORS, error_responses
 from api.schemas import JourneyCreated, JourneyDetail, JourneyPage
@@ -13,7 +13,7 @@ from models.journey import Phase
 from models.progress import ProgressView
 from readmodel.access import SEES_ALL
 from service.days import Due
-from service.ids import new_journey_id
+from service.ids import keyed_journey_id, new_journey_id
 from service.live import live_view
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/journeys", tags=["journeys"])
     "",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 409),
-    openapi_extra=body_spec(OpenJourney.__name__),
+    openapi_extra={**body_spec(OpenJourney.__name__), "parameters": [IDEMPOTENCY_PARAMETER]},
 )
 async def create_journey(request: Request, services: Services, audit: Audited) -> JourneyCreated:
     """Open a journey in intake with its care team; the id is generated unless given."""
@@ -37,7 +37,11 @@ async def create_journey(request: Request, services: Services, audit: Audited) -
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "clinicians open journeys for their own team"
         )
-    journey_id = body.journey_id or new_journey_id()
+    key = idempotency_key(request)
+    # A start retried with its key finds the journey its first try opened (same id).
+    keyed = key is not None and body.journey_id is None
+    journey_id = body.journey_id or (keyed_journey_id(staff.staff_id, key) if key else None)
+    journey_id = journey_id or new_journey_id()
     audit.journey_id = journey_id
     await services.journeys.start(
         StartJourney(
@@ -46,7 +50,8 @@ async def create_journey(request: Request, services: Services, audit: Audited) -
             started_by=staff.staff_id,
             policy=services.policy,
             sex_at_birth=body.sex_at_birth,
-        )
+        ),
+        retried=keyed,
     )
     return JourneyCreated(journey_id=journey_id)
 

@@ -159,3 +159,38 @@ async def test_start_posts_the_open_journey_model(journey_id: str | None) -> Non
         await api.close()
     assert (seen[0].method, seen[0].url.path) == ("POST", "/journeys")
     assert OpenJourney.model_validate_json(seen[0].content) == opened
+
+
+async def test_a_change_whose_answer_was_lost_is_sent_again_with_the_same_key() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            raise httpx.ReadError("connection reset before the answer", request=request)
+        return httpx.Response(200, json={"seq": 4, "message": "clinical event reported"})
+
+    api = RemoteBackend("http://api", "token", transport=httpx.MockTransport(answer))
+    event = ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by="th-chen")
+    result = await api.send("J-1", event)
+    await api.send("J-1", event)
+    await api.close()
+    assert result.seq == 4
+    keys = [r.headers["Idempotency-Key"] for r in seen]
+    assert len(keys) == 3
+    assert keys[0] == keys[1]  # the repeat of the same change
+    assert keys[2] != keys[0]  # the next change is another one
+
+
+async def test_a_change_that_never_reaches_the_api_fails_after_one_repeat() -> None:
+    seen: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    api = RemoteBackend("http://api", "token", transport=httpx.MockTransport(refuse))
+    with pytest.raises(JourneyError, match="cannot reach the API"):
+        await api.send("J-1", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by="th-chen"))
+    await api.close()
+    assert len(seen) == 2

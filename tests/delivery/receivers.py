@@ -12,8 +12,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, Request, Response
+from standardwebhooks import Webhook, WebhookVerificationError
 
-from delivery.signing import HEADER, verify
 from tests.portpick import free_port
 from tests.serving import served
 
@@ -57,9 +57,19 @@ async def smtp_server() -> AsyncIterator[tuple[Inbox, int]]:
         controller.stop()
 
 
+def verified(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    """Whether the Standard Webhooks library accepts the delivery under ``secret``."""
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
 @dataclass
 class Receiver:
-    """A webhook receiver that verifies signatures, refuses repeats and can misbehave."""
+    """A webhook receiver that verifies signatures (with the ``standardwebhooks`` library),
+    refuses repeats by ``webhook-id`` and can misbehave."""
 
     secret: str = ""
     # Secrets of further endpoints pointing here (their deliveries verify too).
@@ -72,8 +82,14 @@ class Receiver:
     hold_next: int = 0
     received: list[dict[str, Any]] = field(default_factory=list)
     processed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # While set and not yet open, every request waits for it (a slow endpoint).
+    gate: asyncio.Event | None = None
     requests: int = 0
     bad_signatures: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    # The Host header of each request (the name the sender was given, not its address).
+    hosts: list[str] = field(default_factory=list)
 
     def app(self) -> FastAPI:
         """The receiving app."""
@@ -81,29 +97,40 @@ class Receiver:
 
         @app.post("/hook")
         async def hook(request: Request) -> Response:
-            self.requests += 1
-            body = await request.body()
-            if self.hold_next > 0:
-                self.hold_next -= 1
-                await asyncio.sleep(self.hold_s)
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                return Response(status_code=self.fail_status)
-            header = request.headers.get(HEADER, "")
-            if not any(verify(header, body, s) for s in [self.secret, *self.other_secrets]):
-                self.bad_signatures += 1
-                return Response(status_code=401)
-            key = request.headers["Idempotency-Key"]
-            entry = {"key": key, "body": body.decode()}
-            self.received.append(entry)
-            self.processed.setdefault(key, entry)  # a repeat is acknowledged, not processed
-            return Response(status_code=200)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            try:
+                return await self._answer(request)
+            finally:
+                self.in_flight -= 1
 
         return app
 
+    async def _answer(self, request: Request) -> Response:
+        self.requests += 1
+        self.hosts.append(request.headers.get("host", ""))
+        body = await request.body()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.hold_next > 0:
+            self.hold_next -= 1
+            await asyncio.sleep(self.hold_s)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return Response(status_code=self.fail_status)
+        headers = dict(request.headers)
+        if not any(verified(s, body, headers) for s in [self.secret, *self.other_secrets]):
+            self.bad_signatures += 1
+            return Response(status_code=401)
+        key = request.headers["webhook-id"]
+        entry = {"key": key, "body": body.decode()}
+        self.received.append(entry)
+        self.processed.setdefault(key, entry)  # a repeat is acknowledged, not processed
+        return Response(status_code=200)
+
 
 @asynccontextmanager
-async def webhook_receiver(receiver: Receiver) -> AsyncIterator[str]:
-    """Serve the receiver; yields its URL."""
-    async with served(receiver.app()) as base:
+async def webhook_receiver(receiver: Receiver, **tls: str) -> AsyncIterator[str]:
+    """Serve the receiver (over https with ``ssl_certfile`` and ``ssl_keyfile``); yields its URL."""
+    async with served(receiver.app(), **tls) as base:
         yield f"{base}/hook"

@@ -1,10 +1,12 @@
 """E-mail and webhooks against real servers on 127.0.0.1: once each, through outages, dead letters.
 
 A real dev server and worker; aiosmtpd receives the e-mails; a uvicorn receiver verifies the
-webhook signatures, refuses repeats by idempotency key and can fail or stall on purpose.
+webhook signatures (Standard Webhooks), refuses repeats by idempotency key and can fail or
+stall on purpose. 127.0.0.1 is on the webhook allow list, as only development and tests have it.
 """
 
 import asyncio
+import base64
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,11 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from delivery.dispatcher import CURSOR, Dispatcher
+from delivery.sealing import SecretBox
 from delivery.store import DeliveryStore
 from models.clinical import AssessmentKind
 from models.commands import DecideTransition, RecordAssessment, ReportEvent
@@ -33,6 +37,7 @@ from readmodel.tables import AuditRow, DeliveryRow, DispatchCursorRow, Notificat
 from runtime.settings import Settings
 from service.journeys import JourneyService
 from tests.builders import PRIMARY, ratings, start_command
+from tests.conftest import TEST_KEY, TEST_KEY_ID
 from tests.delivery.receivers import Inbox, Receiver, smtp_server, webhook_receiver
 from worker import create_worker
 
@@ -61,7 +66,8 @@ async def _stack(
     await migrate(url)
     engine = create_engine(url)
     sessions = sessionmaker(engine)
-    access, store = AccessRepository(sessions), DeliveryStore(sessions)
+    access = AccessRepository(sessions)
+    store = DeliveryStore(sessions, SecretBox.of({TEST_KEY_ID: TEST_KEY}, TEST_KEY_ID))
     for staff_id, (enabled, urgent_only) in EMAILS.items():
         await access.add_staff(staff_id, StaffRole.CLINICIAN)
         await store.set_email(staff_id, f"{staff_id}@example.org", enabled=enabled,
@@ -71,7 +77,8 @@ async def _stack(
             settings = Settings(
                 smtp_host="127.0.0.1", smtp_port=smtp_port, smtp_starttls=False,
                 public_url="https://journeys.example.org", delivery_max_attempts=4,
-                delivery_timeout_s=2, dispatch_interval_s=0.1,
+                delivery_timeout_s=2, dispatch_interval_s=0.1, webhook_allow_hosts=("127.0.0.1",),
+                codec_keys={TEST_KEY_ID: SecretStr(base64.b64encode(TEST_KEY).decode())},
             )  # fmt: skip
             stop = asyncio.Event()
             async with httpx.AsyncClient(timeout=2) as http:
@@ -252,3 +259,25 @@ async def test_a_busy_endpoint_waits_alone(
         {DeliveryStatus.SENT: 1, DeliveryStatus.PENDING: len(slow) - 1}
     )
     assert all(r.attempts <= 1 for r in slow)
+
+
+async def test_a_name_resolving_inside_at_send_time_is_dead_lettered_unsent(
+    dev_env: WorkflowEnvironment, tmp_path: Path, task_queue: str, receiver: Receiver
+) -> None:
+    # As if the endpoint's name pointed outside when it was registered and DNS changed since:
+    # "localhost" is not on the allow list and resolves to a loopback address.
+    async with _stack(dev_env, tmp_path, task_queue, receiver) as stack:
+        inside = stack.url.replace("http://127.0.0.1", "https://localhost")
+        receiver.secret = await stack.store.add_endpoint("ehr", inside, [], 600)
+        await _admit(stack.journeys, "J-REBIND")
+        await _until(lambda: _settled(stack))
+        rows = await stack.store.deliveries(limit=500)
+    hooks = [r for r in rows if r.channel.value == "webhook"]
+    assert hooks
+    assert {r.status for r in hooks} == {DeliveryStatus.DEAD}
+    assert all(r.attempts == 1 for r in hooks)  # permanent: never retried
+    for r in hooks:
+        assert r.last_error is not None
+        assert r.last_error.startswith("PermanentDeliveryError: refused endpoint: localhost")
+        assert "a loopback address" in r.last_error
+    assert receiver.requests == 0

@@ -1,11 +1,14 @@
 """Nothing leaks: every external template, for every event kind, carries no clinical detail."""
 
+import base64
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
-from delivery.signing import HEADER, sign, verify
+from delivery.signing import new_secret, signed_headers
 from delivery.templates import SUBJECTS, email_message, render_email, render_webhook
 from models.delivery import ExternalChannel, GenericType, OutboundMessage, generic_type
 from models.journey import EventKind, Phase, Priority
@@ -93,12 +96,29 @@ def test_email_carries_the_idempotency_key_as_its_message_id() -> None:
 
 
 def test_signatures_verify_under_each_active_secret_and_nothing_else() -> None:
-    body = b'{"id":"k"}'
-    header = sign(["new-secret", "old-secret"], body, timestamp=1_800_000_000)
-    assert verify(header, body, "new-secret", now=1_800_000_010)
-    assert verify(header, body, "old-secret", now=1_800_000_010)  # rotation without downtime
-    assert not verify(header, body, "other", now=1_800_000_010)
-    assert not verify(header, body + b" ", "new-secret", now=1_800_000_010)
-    assert not verify(header, body, "new-secret", now=1_800_000_000 + 301)  # stale: replayed
-    assert not verify("v1=abc", body, "new-secret")
-    assert HEADER == "X-Journeys-Signature"
+    # Standard Webhooks, checked by its reference library: the headers, "v1,<base64>" per
+    # secret, space-separated, webhook-id the delivery's idempotency key.
+    body, key, now = b'{"id":"k"}', "J-7Q2K9:3:ehr:webhook", int(time.time())
+    new, old, other = new_secret(), new_secret(), new_secret()
+    headers = signed_headers([new, old], key, body, timestamp=now)
+    assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert headers["webhook-id"] == key
+    assert all(s.startswith("v1,") for s in headers["webhook-signature"].split(" "))
+    assert Webhook(new).verify(body, headers) == {"id": "k"}
+    assert Webhook(old).verify(body, headers) == {"id": "k"}  # rotation without downtime
+    for secret, data, sent in [
+        (other, body, headers),  # another secret
+        (new, body + b" ", headers),  # another body
+        (new, body, {**headers, "webhook-id": "other"}),  # another delivery's id
+        (new, body, signed_headers([new], key, body, timestamp=now - 301)),  # stale: replayed
+        (new, body, {k: v for k, v in headers.items() if k != "webhook-id"}),
+    ]:
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(data, sent)
+
+
+def test_secrets_are_whsec_base64_of_32_random_bytes() -> None:
+    secret = new_secret()
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
+    assert new_secret() != secret

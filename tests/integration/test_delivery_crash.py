@@ -41,6 +41,7 @@ async def test_a_worker_killed_mid_delivery_loses_and_doubles_nothing(
             "JOURNEYS_SMTP_STARTTLS": "false",
             "JOURNEYS_DELIVERY_TIMEOUT_S": "3",
             "JOURNEYS_DISPATCH_INTERVAL_S": "0.2",
+            "JOURNEYS_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",  # the receiver, on this machine
         }
         await _cli(env, "staff", "add", "th-chen", "--role", "clinician")
         await _cli(env, "staff", "email", "th-chen", "--email", "th-chen@example.org")

@@ -11,9 +11,17 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, SecretStr
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
+from temporalio.exceptions import ApplicationError
 
 from runtime.client import codec_from_settings, data_converter
-from runtime.codec import CodecKeyError, EncryptionCodec, load_keys, load_or_create_key_file
+from runtime.codec import (
+    REFUSED_MESSAGE,
+    CodecKeyError,
+    EncryptionCodec,
+    load_keys,
+    load_or_create_key_file,
+)
 from runtime.settings import Settings
 
 KEY_A = os.urandom(32)
@@ -60,8 +68,22 @@ async def test_tampered_payload_is_refused() -> None:
         await codec.decode([tampered])
 
 
-async def test_unencrypted_payloads_pass_through_decode() -> None:
-    assert await EncryptionCodec({"a": KEY_A}, "a").decode([PLAIN]) == [PLAIN]
+async def test_unencrypted_payloads_are_refused_without_echoing_them() -> None:
+    # A client without the key (the temporal CLI, a script) sends plaintext: never let it in.
+    with pytest.raises(CodecKeyError, match=REFUSED_MESSAGE) as refused:
+        await EncryptionCodec({"a": KEY_A}, "a").decode([PLAIN])
+    assert "dimensions" not in str(refused.value)
+
+
+async def test_failures_are_encrypted_and_read_back_by_the_key_holder() -> None:
+    converter = data_converter(EncryptionCodec({"a": KEY_A}, "a"))
+    reason = "Care team changed: reports cravings after discharge"
+    failure = Failure()
+    await converter.encode_failure(ApplicationError(reason, type="CommandRejected"), failure)
+    assert b"cravings" not in failure.SerializeToString()
+    decoded = await converter.decode_failure(failure)
+    assert isinstance(decoded, ApplicationError)
+    assert decoded.message == reason
 
 
 class Assessment(BaseModel):
@@ -168,3 +190,11 @@ def test_bad_key_file_is_a_clear_error(tmp_path: Path, body: object, message: st
     path.write_text(body if isinstance(body, str) else json.dumps(body))
     with pytest.raises(CodecKeyError, match=message):
         load_or_create_key_file(path)
+
+
+def test_the_key_file_creates_its_data_directory_owner_only(tmp_path: Path) -> None:
+    # The first command of a fresh install may create the data directory here, before the
+    # read model: the directory is 0700 whoever creates it.
+    path = tmp_path / "data" / "codec-keys.json"
+    load_or_create_key_file(path)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
