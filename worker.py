@@ -15,13 +15,18 @@ from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
 from delivery.dispatcher import Dispatcher
 from readmodel.migrate import open_read_model
+from runtime import search_attributes
 from runtime.client import connect
+from runtime.codec import CodecKeyError
 from runtime.log import configure_logging
+from runtime.search_attributes import SearchAttributeError
 from runtime.settings import Settings, get_settings
 from workflows.delivery import DeliveryWorkflow
 from workflows.journey import ClientJourneyWorkflow
 
 log = structlog.get_logger(__name__)
+# The cluster or the keys are not set up for the journeys; restarting will not help.
+EXIT_SETUP = 2
 
 
 def create_worker(
@@ -55,12 +60,18 @@ def create_worker(
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Migrate the read model, connect, and run the worker until ``stop`` is set."""
+    """Connect, check the namespace, migrate the read model, and run until ``stop`` is set.
+
+    Raises:
+        MissingSearchAttributesError: the namespace lacks journey search attributes (every
+            journey's workflow task would fail until they are registered).
+    """
+    client = await connect(settings)
+    await search_attributes.require(client)
     async with (
         open_read_model(settings.effective_database_url) as sessions,
         httpx.AsyncClient(timeout=settings.delivery_timeout_s) as http,
     ):
-        client = await connect(settings)
         worker = create_worker(client, settings.task_queue, sessions, settings=settings, http=http)
         dispatcher = Dispatcher(client, sessions, settings.task_queue, settings)
         log.info("worker.started", task_queue=settings.task_queue)
@@ -81,10 +92,20 @@ async def _main() -> None:
     await run_worker(settings, stop)
 
 
+def main() -> int:
+    """Run the worker; a setup problem is one line on stderr and exit code 2."""
+    try:
+        asyncio.run(_main())
+    except (SearchAttributeError, CodecKeyError) as exc:
+        print(f"worker: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+    return 0
+
+
 if __name__ == "__main__":
-    asyncio.run(_main())
+    code = main()
     # The SDK's native runtime can abort at interpreter exit after a worker ran
     # (temporalio/sdk-python#300); leave without running those finalizers.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import check, commands, demo, generic, notify, policy, staff, up, views
+from cli import check, commands, demo, generic, notify, policy, setup, staff, up, views
 from cli.context import remote
 from cli.errors import flush_and_exit
 from models.commands import OPERATIONS
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (up, commands, views, demo, check):
+for module in (up, setup, commands, views, demo, check):
     app.registered_commands += module.app.registered_commands
 # Table lines with a CLI verb that no command above offers get one made from their model.
 generic.register(app, OPERATIONS)

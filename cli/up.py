@@ -42,12 +42,14 @@ def up() -> None:
 
 async def _serve(settings: Settings) -> None:
     from runtime.devserver import EmbeddedTemporal
+    from runtime.files import private_directory
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Owner-only: the read model, the Temporal database and the key file live here.
+    private_directory(settings.data_dir, tighten=True)
     async with contextlib.AsyncExitStack() as stack:
         if settings.temporal_address is None:
             temporal = EmbeddedTemporal(
@@ -66,10 +68,12 @@ async def _serve(settings: Settings) -> None:
 async def _run_worker_and_api(settings: Settings, stop: asyncio.Event) -> None:
     from api.serve import api_server
     from runtime.client import connect
+    from runtime.search_attributes import require
     from worker import run_worker
 
-    # Fail fast, with Temporal named, before anything else starts.
-    await connect(settings)
+    # Fail fast, with Temporal named, before anything else starts: a cluster without the
+    # journeys' search attributes would fail every journey's workflow task.
+    await require(await connect(settings))
     web = api_server(settings)
     serving = asyncio.create_task(_serve_api(web, settings))
     # If the API cannot run, nothing should: stop the worker too.

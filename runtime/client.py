@@ -39,13 +39,21 @@ def codec_from_settings(settings: Settings) -> EncryptionCodec:
     return EncryptionCodec(keys, active)
 
 
-async def connect(settings: Settings, *, address: str | None = None, lazy: bool = False) -> Client:
+async def connect(
+    settings: Settings,
+    *,
+    address: str | None = None,
+    lazy: bool = False,
+    operator_only: bool = False,
+) -> Client:
     """Connect to the configured cluster, or the embedded server on localhost.
 
     Args:
         settings: where to connect, and the TLS material, API key and codec keys.
         address: overrides the configured address (e.g. an embedded server on a free port).
         lazy: defer the connection to the first call (commands that may not need Temporal).
+        operator_only: a client for operator calls that carry no payloads (``journeys
+            setup``): no codec keys are read. Whatever it would send to a journey is refused.
 
     Returns:
         A client whose payloads are pydantic-converted and encrypted.
@@ -54,7 +62,7 @@ async def connect(settings: Settings, *, address: str | None = None, lazy: bool 
     return await Client.connect(
         address or settings.temporal_address or f"127.0.0.1:{settings.temporal_port}",
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(codec_from_settings(settings)),
+        data_converter=data_converter(None if operator_only else codec_from_settings(settings)),
         tls=_tls(settings),
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,

@@ -4,7 +4,8 @@ They help triage in the Temporal UI and never carry client data: a phase, a leve
 code, a review date and an urgent flag. Servers refuse upserts of attributes they do not
 know (the workflow task then fails over and over), so every server must register them:
 the embedded dev server through :func:`dev_server_flags`, the time-skipping test server and
-external clusters through :func:`register`.
+external clusters through :func:`register` (``journeys setup``); a worker checks them with
+:func:`require` before it polls.
 """
 
 from typing import Any
@@ -40,6 +41,10 @@ class SearchAttributeError(RuntimeError):
     """A journey search attribute exists on the server with another type."""
 
 
+class MissingSearchAttributesError(SearchAttributeError):
+    """The namespace lacks journey search attributes (``journeys setup`` registers them)."""
+
+
 def dev_server_flags() -> list[str]:
     """``--search-attribute NAME=TYPE`` flags for ``temporal server start-dev``."""
     flags: list[str] = []
@@ -48,17 +53,52 @@ def dev_server_flags() -> list[str]:
     return flags
 
 
-async def register(client: Client) -> None:
+async def register(client: Client) -> dict[str, str]:
     """Register the journey attributes the server lacks, through the operator service.
 
     Works on external clusters, the dev server and the time-skipping test server; the
     latter cannot list attributes, so all of them are (harmlessly) added again there.
+    Idempotent: a second call finds them all and adds nothing.
+
+    Returns:
+        The attributes added, name to type (``Keyword``...); empty when all were there.
 
     Raises:
         SearchAttributeError: an attribute exists with another type.
         temporalio.service.RPCError: the server refused the registration.
     """
+    missing = _missing(await _existing(client) or {})
+    if missing:
+        await _add(client, missing)
+    return {name: _type_name(value) for name, value in missing.items()}
+
+
+async def require(client: Client) -> None:
+    """Check that the namespace has every journey attribute, with its type.
+
+    A journey upserting an unknown attribute fails each workflow task, over and over; a
+    worker calls this before it polls, so the operator gets one clear message instead.
+    Servers that cannot list attributes (the time-skipping test server) pass.
+
+    Raises:
+        MissingSearchAttributesError: some are not registered (the message names them).
+        SearchAttributeError: an attribute exists with another type.
+    """
     existing = await _existing(client)
+    if existing is None:
+        return
+    missing = _missing(existing)
+    if missing:
+        names = ", ".join(missing)
+        raise MissingSearchAttributesError(
+            f"namespace {client.namespace!r} lacks the search attributes {names}: "
+            "run 'journeys setup' against it first"
+        )
+
+
+def _missing(
+    existing: dict[str, IndexedValueType.ValueType],
+) -> dict[str, IndexedValueType.ValueType]:
     missing: dict[str, IndexedValueType.ValueType] = {}
     for key in ALL_KEYS:
         wanted = IndexedValueType.ValueType(int(key.indexed_value_type))
@@ -69,15 +109,15 @@ async def register(client: Client) -> None:
             raise SearchAttributeError(
                 f"search attribute {key.name} exists as {found}; the journeys need {needed}"
             )
-    if missing:
-        await _add(client, missing)
+    return missing
 
 
 def _type_name(value: IndexedValueType.ValueType) -> str:
     return IndexedValueType.Name(value).removeprefix("INDEXED_VALUE_TYPE_").title()
 
 
-async def _existing(client: Client) -> dict[str, IndexedValueType.ValueType]:
+async def _existing(client: Client) -> dict[str, IndexedValueType.ValueType] | None:
+    """The namespace's custom attributes; None where the server cannot list them."""
     try:
         listed = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=client.namespace)
@@ -86,7 +126,7 @@ async def _existing(client: Client) -> dict[str, IndexedValueType.ValueType]:
         # The time-skipping test server can add attributes but not list them.
         if exc.status is not RPCStatusCode.UNIMPLEMENTED:
             raise
-        return {}
+        return None
     return dict(listed.custom_attributes)
 
 

@@ -29,6 +29,8 @@ def test_compose_has_the_production_services_with_health_checks() -> None:
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
         assert service["healthcheck"]["test"], name
+        if name != "temporal-setup":
+            assert service["healthcheck"]["test"] != ["NONE"], name
 
 
 def test_temporal_runs_on_postgresql() -> None:
@@ -88,12 +90,32 @@ def test_every_depends_on_waits_for_a_condition() -> None:
             assert spec["condition"].startswith("service_"), f"{name} -> {dep}"
 
 
-def test_search_attributes_registered_match_the_code() -> None:
-    from runtime.search_attributes import dev_server_flags
+def test_search_attributes_are_registered_by_journeys_setup_once_before_the_workers() -> None:
+    services = _compose()["services"]
+    setup = services["temporal-setup"]
+    # The code's own registration (runtime.search_attributes), not a list copied here.
+    assert setup["build"] == "."
+    assert setup["command"] == ["journeys", "setup"]
+    assert setup["restart"] == "no"
+    assert setup["depends_on"] == {"temporal": {"condition": "service_healthy"}}
+    assert (
+        setup["environment"]["TEMPORAL_ADDRESS"]
+        == services["worker"]["environment"]["TEMPORAL_ADDRESS"]
+    )
+    assert setup["environment"]["TEMPORAL_NAMESPACE"] == "default"
+    # It sends no payloads: no codec key is handed to it.
+    assert not any("CODEC" in key for key in setup["environment"])
+    # A one-shot job has no health to report; the workers wait for it to complete.
+    assert setup["healthcheck"]["test"] == ["NONE"]
+    assert services["worker"]["depends_on"]["temporal-setup"] == {
+        "condition": "service_completed_successfully"
+    }
 
-    setup = " ".join(_compose()["services"]["temporal-setup"]["command"])
-    for flag in dev_server_flags()[1::2]:
-        assert flag in setup
+
+def test_temporal_ui_is_read_only() -> None:
+    ui = _compose()["services"]["temporal-ui"]
+    assert ui["environment"]["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    assert ui["ports"] == ["127.0.0.1:8080:8080"]
 
 
 def test_dockerfile_installs_the_locked_dependencies_and_every_package() -> None:
