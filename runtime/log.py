@@ -8,6 +8,7 @@ native log lines, which are forwarded into the ``temporalio.core`` logger.
 import functools
 import logging
 import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -22,10 +23,13 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
+from runtime.codec import CodecKeyError
 from runtime.settings import Settings
 
 # SQL statements and their parameters carry clinical values; never log them.
 _QUIET_LOGGERS = ("sqlalchemy.engine", "aiosqlite")
+# Errors whose messages never quote a payload: logged with their message.
+PHI_FREE_ERRORS: tuple[type[BaseException], ...] = (CodecKeyError,)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -74,7 +78,12 @@ def _handler(shared: list[Processor], renderer: Processor) -> logging.Handler:
         structlog.stdlib.ProcessorFormatter(
             # Records from stdlib loggers get the same fields, plus their ``extra=`` keywords
             # (the SDK puts workflow and activity ids there).
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _core_fields],
+            foreign_pre_chain=[
+                *shared,
+                structlog.stdlib.ExtraAdder(),
+                _core_fields,
+                _sdk_errors_without_messages,
+            ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -94,6 +103,47 @@ def _core_fields(
         event["core_target"] = entry.target
         event["core_fields"] = entry.fields
     return event
+
+
+def _sdk_errors_without_messages(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The SDK logs errors raised in workflow and activity code (a failed workflow task, a
+    failed activity): keep their types and frames, drop their messages, which can quote
+    clinical input (a validation error's ``input_value``, a refusal's reason)."""
+    record = event.get("_record")
+    exc_info = event.get("exc_info")
+    if record is None or not record.name.startswith("temporalio") or not exc_info:
+        return event
+    error = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if isinstance(error, BaseException):
+        event.pop("exc_info")
+        event["exception"] = "".join(_trace_without_messages(error))
+    return event
+
+
+def _trace_without_messages(error: BaseException) -> list[str]:
+    trace = traceback.TracebackException.from_exception(error)
+    lines: list[str] = []
+    for part in _chain(trace):
+        lines += part.stack.format()
+        kind = part.exc_type.__qualname__ if part.exc_type else "Exception"
+        # Our own refusals name no payload; keep their message.
+        safe = part.exc_type is not None and issubclass(part.exc_type, PHI_FREE_ERRORS)
+        lines.append(f"{kind}: {part}\n" if safe else f"{kind} (message withheld)\n")
+    return lines
+
+
+def _chain(trace: traceback.TracebackException) -> list[traceback.TracebackException]:
+    """The exception and its causes, outermost last (as Python prints them)."""
+    chain: list[traceback.TracebackException] = []
+    current: traceback.TracebackException | None = trace
+    while current is not None and len(chain) < 10:
+        chain.insert(0, current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return chain
 
 
 def _route_temporal() -> None:

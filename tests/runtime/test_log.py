@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
+from runtime.codec import REFUSED_MESSAGE, CodecKeyError
 from runtime.log import configure_logging
 from runtime.settings import Settings
 
@@ -77,3 +78,34 @@ def test_forced_console_output_into_a_pipe_has_no_colour_codes(
     assert "journey.stalled" in err
     assert "seq=3" in err
     assert "\x1b[" not in err
+
+
+def _sdk_failure() -> ValueError:
+    """An error raised in workflow code whose message carries clinical text."""
+    answer = "reports relapse on fentanyl"
+    try:
+        raise ValueError(f"input_value={answer!r}")
+    except ValueError as exc:
+        return exc
+
+
+def test_the_sdks_logged_errors_keep_their_trace_but_not_their_messages(
+    restore_logging: None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(Settings(log_format="json", log_level="info"))
+    error = _sdk_failure()
+    logging.getLogger("temporalio.worker._workflow_instance").warning(
+        "Failed activation on workflow ClientJourneyWorkflow", exc_info=error
+    )
+    logging.getLogger("temporalio.worker._workflow").error(
+        "Failed handling activation", exc_info=CodecKeyError(REFUSED_MESSAGE)
+    )
+
+    _, err = capfd.readouterr()
+    assert "fentanyl" not in err
+    sdk, refused = _lines(err)
+    assert sdk["event"] == "Failed activation on workflow ClientJourneyWorkflow"
+    assert "ValueError" in str(sdk["exception"])
+    assert "_sdk_failure" in str(sdk["exception"])
+    # Our own refusals say nothing about the payload: their message is kept.
+    assert REFUSED_MESSAGE in str(refused["exception"])
