@@ -1,11 +1,18 @@
 """Staff accounts keep only token hashes; the audit log refuses changes in the database."""
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
+from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from models.staff import StaffRole
 from readmodel.access import AccessRepository, StaffExistsError, hash_token
+from readmodel.db import create_engine, sessionmaker
+from readmodel.migrate import alembic_config, migrate
 from tests.readmodel.support import Sessions
 
 
@@ -41,3 +48,33 @@ async def test_staff_tokens_are_stored_hashed(sessions: Sessions) -> None:
     assert await access.authenticate(token + "x") is None
     with pytest.raises(StaffExistsError):
         await access.add_staff("sv-gray", StaffRole.ADMIN)
+
+
+async def test_a_token_issued_before_expiry_existed_works_for_the_grace_period(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'legacy.db'}"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "0005")
+    engine = create_engine(url)
+    token = "legacy-token-of-an-account-from-before-0006"
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO staff (staff_id, role, token_hash, created_at, active,"
+                " email_enabled, email_urgent_only)"
+                " VALUES ('th-old', 'clinician', :hash, :at, true, false, false)"
+            ),
+            {"hash": hash_token(token), "at": datetime(2025, 1, 1)},
+        )
+    await migrate(url)
+    upgraded = datetime.now(UTC)
+    sessions = sessionmaker(engine)
+    try:
+        assert await AccessRepository(sessions).authenticate(token) is not None
+        grace = upgraded + timedelta(days=90)
+        later = AccessRepository(sessions, clock=lambda: grace - timedelta(minutes=5))
+        assert await later.authenticate(token) is not None
+        expired = AccessRepository(sessions, clock=lambda: grace + timedelta(minutes=5))
+        assert await expired.authenticate(token) is None
+    finally:
+        await engine.dispose()
