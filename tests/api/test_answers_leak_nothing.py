@@ -54,6 +54,14 @@ async def test_pages_and_json_answers_carry_the_security_headers(api: ApiStack) 
     assert "unsafe-inline" not in page
 
 
+async def test_the_api_docs_keep_their_viewer_and_refuse_framing(api: ApiStack) -> None:
+    async with api.client(None) as anonymous:
+        docs = await anonymous.get("/docs")
+    assert docs.status_code == 200
+    _assert_guarded(docs)
+    assert "https://cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+
+
 async def test_a_validation_answer_does_not_echo_a_large_input(api: ApiStack) -> None:
     await _journey(api, "J-ECHO-1")
     huge = "Z" * 100_000

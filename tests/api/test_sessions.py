@@ -34,6 +34,14 @@ async def test_the_session_cookie_is_httponly_strict_and_secure_over_https(api: 
     async with browser(api.app, "10.0.1.2", base="https://api") as http:
         answer = await login(http, "th-chen", api.tokens["th-chen"])
     assert "; secure" in answer.headers["set-cookie"].lower()
+    # Behind a proxy that ends TLS the request is http; the public URL says https.
+    api.app.state.https = True
+    try:
+        async with browser(api.app, "10.0.1.2") as http:
+            answer = await login(http, "th-chen", api.tokens["th-chen"])
+    finally:
+        api.app.state.https = False
+    assert "; secure" in answer.headers["set-cookie"].lower()
 
 
 async def test_the_sixth_bad_login_of_an_account_is_429_without_checking(api: ApiStack) -> None:
