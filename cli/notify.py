@@ -21,8 +21,8 @@ deliveries = typer.Typer(help="External deliveries and the dead-letter list.", n
 @asynccontextmanager
 async def _store() -> AsyncIterator["DeliveryStore"]:
     # Imported here so the rest of the CLI starts without SQLAlchemy.
-    from delivery.store import DeliveryStore, UnknownTargetError
     from delivery.sealing import SecretBox
+    from delivery.store import DeliveryStore, UnknownTargetError
     from readmodel.migrate import open_read_model
 
     settings = get_settings()
@@ -33,7 +33,6 @@ async def _store() -> AsyncIterator["DeliveryStore"]:
             raise fail(str(exc)) from None
 
 
-@run
 async def _check_endpoint(url: str) -> None:
     """Refuse (one line, exit 1) a URL deliveries may not reach: see delivery/addresses.py."""
     from delivery.addresses import EndpointPolicy, RefusedEndpointError
@@ -44,6 +43,7 @@ async def _check_endpoint(url: str) -> None:
         raise fail(f"webhook refused: {exc}") from None
 
 
+@run
 async def staff_email(
     staff_id: Annotated[str, typer.Argument(help="Staff id.")],
     email: Annotated[str | None, typer.Option(help="Address for notification e-mails.")] = None,
@@ -121,10 +121,10 @@ async def webhook_resume(endpoint_id: Annotated[str, typer.Argument(help="The en
 async def webhook_list() -> None:
     """Endpoints, without their secrets (any still in plain text are sealed now)."""
     async with _store() as store:
+        await store.seal_all()
         rows = await store.endpoints()
     render.table(
         "Webhook endpoints",
-        await store.seal_all()
         ["endpoint_id", "url", "types", "rate_per_minute", "active", "secrets"],
         [
             {"endpoint_id": r.endpoint_id, "url": r.url, "types": ",".join(r.types) or "all",
