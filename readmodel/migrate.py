@@ -12,6 +12,7 @@ from sqlalchemy import URL, Connection, pool, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from readmodel.db import async_url, create_engine, sessionmaker
+from runtime.files import private_directory, private_file, sqlite_files, tighten_permissions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every process migrating one database.
@@ -41,7 +42,11 @@ async def migrate(database_url: str) -> None:
     the migrating transaction, SQLite a file lock beside the database.
     """
     url = async_url(database_url)
-    async with _sqlite_lock(url):
+    database = _sqlite_file(url)
+    # A "file:" URI (uri=true) is resolved by SQLite itself, and may name an in-memory one.
+    if database is not None and not str(database).startswith("file:"):
+        _private_database(database)
+    async with _sqlite_lock(database):
         engine = create_async_engine(url, poolclass=pool.NullPool)
         try:
             async with engine.begin() as connection:
@@ -58,15 +63,30 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-@asynccontextmanager
-async def _sqlite_lock(url: URL) -> AsyncIterator[None]:
-    """An exclusive file lock beside a SQLite database, taken off the event loop's thread."""
+def _sqlite_file(url: URL) -> Path | None:
+    """The SQLite database file the URL names; None for PostgreSQL or an in-memory one."""
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def _private_database(database: Path) -> None:
+    """The database owner-only before SQLite opens it: its directory 0700 when created here,
+    the file 0600 (SQLite gives its -wal and -shm files the database file's mode); files of
+    an earlier run that others could read are tightened."""
+    private_directory(database.parent)
+    private_file(database)
+    tighten_permissions(*sqlite_files(database)[1:])
+
+
+@asynccontextmanager
+async def _sqlite_lock(database: Path | None) -> AsyncIterator[None]:
+    """An exclusive file lock beside a SQLite database, taken off the event loop's thread."""
+    if database is None:
         yield
         return
-    lock_path = Path(url.database + ".migrate-lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:  # noqa: ASYNC230 - an empty lock file, opened once
+    lock_path = private_file(database.with_name(database.name + ".migrate-lock"))
+    with lock_path.open("w") as lock:  # an empty lock file, opened once
         await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
         try:
             yield

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import ctypes
+import os
 import shutil
 import signal
 import socket
@@ -13,12 +14,20 @@ from types import TracebackType
 
 from temporalio.client import Client
 
+from runtime.files import (
+    PRIVATE_UMASK,
+    open_private_append,
+    private_directory,
+    sqlite_files,
+    tighten_permissions,
+)
 from runtime.search_attributes import dev_server_flags
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 HOST = "127.0.0.1"
 PR_SET_PDEATHSIG = 1
+DATABASE_FILE = "temporal.db"
 
 
 class DevServerError(RuntimeError):
@@ -110,7 +119,7 @@ class EmbeddedTemporal:
         """The full server command line."""
         return [
             str(temporal_binary()), "server", "start-dev",
-            "--db-filename", str(self.data_dir / "temporal.db"),
+            "--db-filename", str(self.data_dir / DATABASE_FILE),
             "--sqlite-pragma", "journal_mode=wal",
             "--sqlite-pragma", "synchronous=normal",
             "--ip", HOST, "--ui-ip", HOST,
@@ -133,16 +142,25 @@ class EmbeddedTemporal:
         for port in (self.port, self.ui_port):
             if not _port_free(port):
                 raise DevServerError(f"port {port} on {HOST} is already in use")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        self._private_files()
+        with os.fdopen(open_private_append(self.log_path), "ab") as log:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.command(),
                 stdout=log,
                 stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
                 preexec_fn=_parent_death_signal(),
+                # Everything the server creates (its database, WAL and shared memory) is
+                # owner-only, whatever this process's umask.
+                umask=PRIVATE_UMASK,
             )
         await self._wait_ready()
+
+    def _private_files(self) -> None:
+        """The data directory 0700 (created, or tightened when an earlier run left it open to
+        others), and the database files of an earlier run owner-only."""
+        private_directory(self.data_dir, tighten=True)
+        tighten_permissions(*sqlite_files(self.data_dir / DATABASE_FILE))
 
     async def _wait_ready(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,6 +1,7 @@
 """Local Temporal servers: the embedded one keeps workflows across restarts; attributes register."""
 
 import asyncio
+import stat
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,3 +212,25 @@ def test_command_uses_the_data_dir_file_pragmas_and_attribute_flags(tmp_path: Pa
     assert "--search-attribute JourneyNextReview=Datetime" in command
     assert command.endswith("--dynamic-config-value a.b=1")
     assert (server.address, server.ui_url) == ("127.0.0.1:17233", "http://127.0.0.1:18233")
+
+
+async def test_the_server_files_are_owner_only_and_an_older_data_dir_is_tightened(
+    tmp_path: Path,
+) -> None:
+    # A data directory and server log from an earlier run, readable by everyone.
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    log = data / "temporal-server.log"
+    log.write_text("earlier run\n")
+    log.chmod(0o644)
+    fresh = tmp_path / "fresh" / "data"
+    async with (
+        EmbeddedTemporal(data, free_port(), free_port()),
+        EmbeddedTemporal(fresh, free_port(), free_port()),
+    ):
+        for directory in (data, fresh):
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in directory.iterdir()}
+            assert {"temporal.db", "temporal-server.log"} <= modes.keys()
+            assert modes == dict.fromkeys(modes, 0o600)
+            assert stat.S_IMODE(directory.stat().st_mode) == 0o700
