@@ -8,6 +8,7 @@ import typer
 
 from cli import render
 from cli.errors import fail, run
+from cli.values import email_value, staff_id_value
 from models.delivery import DeliveryStatus, GenericType
 from runtime.settings import get_settings
 
@@ -55,6 +56,8 @@ async def staff_email(
     """Set a staff member's e-mail channel (the in-app feed is always on)."""
     if not off and (email is None or "@" not in email):
         raise typer.BadParameter("give --email ADDRESS, or --off", param_hint="--email")
+    staff_id = staff_id_value(staff_id)
+    email = email_value(email) if email is not None else None
     async with _store() as store:
         await store.set_email(staff_id, email, enabled=not off, urgent_only=urgent_only)
     state = "off" if off else f"to {email}" + (" (urgent only)" if urgent_only else "")

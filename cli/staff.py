@@ -8,6 +8,7 @@ import typer
 
 from cli import render
 from cli.errors import fail, run
+from cli.values import staff_id_value
 from models.staff import StaffRole
 from runtime.settings import get_settings
 
@@ -49,6 +50,7 @@ async def add(
     staff_id: StaffId, role: Annotated[StaffRole, typer.Option(help="Access role.")]
 ) -> None:
     """Create an account and print its API token once (only a hash is stored)."""
+    staff_id = staff_id_value(staff_id)
     async with _accounts() as accounts:
         token = await accounts.add_staff(staff_id, role)
     _print_token(f"created {staff_id} ({role}); token, shown only now:", token)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.staff import StaffRole
+from models.staff_values import check_staff_id
 from models.views import AuditEntry, StaffAccount
 from readmodel.tables import AuditRow, LoginFailureRow, MemberRow, StaffRow, StaffSessionRow
 from runtime.settings import Settings
@@ -88,7 +89,12 @@ class AccessRepository:
         self._now = clock
 
     async def add_staff(self, staff_id: str, role: StaffRole) -> str:
-        """Create an account; returns its token, which is shown once and never stored."""
+        """Create an account; returns its token, which is shown once and never stored.
+
+        Raises:
+            InvalidStaffValueError: ``staff_id`` is not an opaque id (nothing is stored).
+        """
+        check_staff_id(staff_id)
         token = secrets.token_urlsafe(32)
         now = self._now()
         row = StaffRow(
