@@ -50,8 +50,9 @@ async def read_model(settings: "Settings") -> AsyncIterator["JourneyQueries"]:
 
 
 @asynccontextmanager
-async def backend(settings: "Settings") -> AsyncIterator["Backend"]:
-    """The HTTP API when ``--api`` is given, else Temporal and the read model directly."""
+async def backend(settings: "Settings", reader: str | None = None) -> AsyncIterator["Backend"]:
+    """The HTTP API when ``--api`` is given, else Temporal and the read model directly, where
+    ``reader`` (``--by``) is who the audit log names for each read."""
     if remote.url:
         from cli.remote import RemoteBackend
 
@@ -64,4 +65,4 @@ async def backend(settings: "Settings") -> AsyncIterator["Backend"]:
     from cli.direct import DirectBackend
 
     async with journey_service(settings, lazy=True) as journeys, read_model(settings) as queries:
-        yield DirectBackend(settings, journeys, queries)
+        yield DirectBackend(settings, journeys, queries, reader=reader)

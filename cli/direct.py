@@ -1,20 +1,31 @@
 """The CLI straight to Temporal and the read model (staff with cluster access)."""
 
+import contextlib
+import getpass
+import os
+from collections.abc import AsyncIterator
+
 from clinical.policy_loader import load_policy
 from models.commands import CommandResult, OpenJourney, StaffCommand, StartJourney
 from models.journey import Phase
 from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
+from readmodel.access import AccessRepository
 from readmodel.queries import JourneyQueries
 from runtime.settings import Settings
 from service.days import Due, ProgramCalendar
 from service.ids import new_journey_id
-from service.journeys import JourneyService
+from service.journeys import JourneyError, JourneyNotFoundError, JourneyService
 from service.live import live_view
 
 
 class DirectBackend:
-    """Commands over a Temporal client, reads from the read model."""
+    """Commands over a Temporal client, reads from the read model.
+
+    Every read (show, progress, list, feed) appends an audit entry naming ``reader`` (the
+    staff id given with ``--by``), as the API does for its token's owner; a read whose entry
+    cannot be written shows nothing.
+    """
 
     def __init__(
         self,
@@ -22,11 +33,34 @@ class DirectBackend:
         journeys: JourneyService,
         queries: JourneyQueries,
         calendar: ProgramCalendar | None = None,
+        *,
+        reader: str | None = None,
     ):
         self._settings = settings
         self._journeys = journeys
         self._queries = queries
         self._calendar = calendar or ProgramCalendar(settings.program_timezone)
+        self._access = AccessRepository(queries.sessions)
+        self._reader = reader
+
+    @contextlib.asynccontextmanager
+    async def _audited(
+        self, action: str, journey_id: str | None = None, about: str | None = None
+    ) -> AsyncIterator[None]:
+        """One audit entry for the read in the block: ``ok``, or why it failed."""
+        if self._reader is None:
+            raise JourneyError("a direct read needs the reader's staff id (--by)")
+        detail = "; ".join(filter(None, ["direct mode", f"os user {_os_user()}", about]))
+        try:
+            yield
+        except Exception as exc:
+            outcome = "not_found" if isinstance(exc, JourneyNotFoundError) else type(exc).__name__
+            # The read failed and showed nothing: its own error is the one to report, even
+            # when the read model is what failed and the entry cannot be written either.
+            with contextlib.suppress(Exception):
+                await self._access.record(self._reader, action, journey_id, outcome[:32], detail)
+            raise
+        await self._access.record(self._reader, action, journey_id, "ok", detail)
 
     async def start(self, journey: OpenJourney, by: str) -> str:
         """Open a journey with the configured policy."""
@@ -48,12 +82,14 @@ class DirectBackend:
 
     async def show(self, journey: str) -> tuple[LiveJourney, Timeline | None]:
         """Live state from the workflow, timeline from the read model."""
-        state = await self._journeys.state(journey)
-        return live_view(state), await self._queries.get_timeline(journey)
+        async with self._audited("journeys.show", journey):
+            state = await self._journeys.state(journey)
+            return live_view(state), await self._queries.get_timeline(journey)
 
     async def progress(self, journey: str) -> ProgressView:
         """From the workflow's progress query."""
-        return await self._journeys.progress(journey)
+        async with self._audited("journeys.progress", journey):
+            return await self._journeys.progress(journey)
 
     async def list_journeys(
         self,
@@ -65,15 +101,25 @@ class DirectBackend:
         offset: int,
     ) -> list[JourneyListItem]:
         """From the read model, ``due`` in the program's days as the API counts them."""
-        return await self._queries.list_journeys(
-            phase=phase,
-            loc_code=loc_code,
-            due_between=self._calendar.due_range(due) if due else None,
-            member=member,
-            limit=limit,
-            offset=offset,
-        )
+        async with self._audited("journeys.list", about=f"member {member}" if member else None):
+            return await self._queries.list_journeys(
+                phase=phase,
+                loc_code=loc_code,
+                due_between=self._calendar.due_range(due) if due else None,
+                member=member,
+                limit=limit,
+                offset=offset,
+            )
 
     async def feed(self, member: str, unread: bool, limit: int) -> list[FeedItem]:
         """From the read model."""
-        return await self._queries.feed(member, unread_only=unread, limit=limit)
+        async with self._audited("journeys.feed", about=f"feed of {member}"):
+            return await self._queries.feed(member, unread_only=unread, limit=limit)
+
+
+def _os_user() -> str:
+    """The operating-system account running the command, beside the --by it declared."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"

@@ -5,8 +5,10 @@ from typing import Annotated
 import typer
 
 from cli import render
-from cli.context import backend
+from cli.commands import actor
+from cli.context import backend, remote
 from cli.errors import run
+from cli.values import staff_id_value
 from models.journey import Phase
 from models.views import LiveJourney, Timeline
 from runtime.settings import get_settings
@@ -15,15 +17,33 @@ from service.days import Due
 app = typer.Typer()
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ReadBy = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="Staff id of the person reading, for the audit log (required without --api; "
+        "with --api: the token's owner).",
+    ),
+]
+
+
+def reader(by: str | None) -> str | None:
+    """Who the audit log names for a direct read: ``--by``, required and a staff id. Over
+    ``--api`` the API audits the token's owner (None here)."""
+    if remote.url:
+        return None
+    return staff_id_value(actor(by), "--by")
 
 
 @app.command()
 @run
 async def show(
-    journey: Annotated[str, typer.Argument(help="Opaque journey id.")], as_json: Json = False
+    journey: Annotated[str, typer.Argument(help="Opaque journey id.")],
+    by: ReadBy = None,
+    as_json: Json = False,
 ) -> None:
     """One journey: live state from its workflow, timeline from the read model."""
-    async with backend(get_settings()) as journeys:
+    async with backend(get_settings(), reader(by)) as journeys:
         live, timeline = await journeys.show(journey)
     if as_json:
         render.print_json({"state": live, "timeline": timeline})
@@ -98,10 +118,12 @@ TREND_COLUMNS += ["scores", "outcome_note"]
 @app.command()
 @run
 async def progress(
-    journey: Annotated[str, typer.Argument(help="Opaque journey id.")], as_json: Json = False
+    journey: Annotated[str, typer.Argument(help="Opaque journey id.")],
+    by: ReadBy = None,
+    as_json: Json = False,
 ) -> None:
     """Progress: days in recovery, milestones, goals over time, instrument trends, plan review."""
-    async with backend(get_settings()) as journeys:
+    async with backend(get_settings(), reader(by)) as journeys:
         view = await journeys.progress(journey)
     if as_json:
         render.print_json(view)
@@ -162,13 +184,14 @@ async def list_journeys(
     member: Annotated[str | None, typer.Option(help="Only journeys with this team member.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Page size.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
+    by: ReadBy = None,
     as_json: Json = False,
 ) -> None:
     """Journeys from the read model, filtered."""
     if overdue and due not in (None, Due.PAST_DUE):
         raise typer.BadParameter("--overdue means --due past_due; give one", param_hint="--due")
     due = Due.PAST_DUE if overdue else due
-    async with backend(get_settings()) as journeys:
+    async with backend(get_settings(), reader(by)) as journeys:
         rows = await journeys.list_journeys(phase, loc, due, member, limit, offset)
     if as_json:
         render.print_json(rows)
@@ -183,10 +206,11 @@ async def feed(
     member: Annotated[str, typer.Argument(help="Staff id whose feed to show.")],
     unread: Annotated[bool, typer.Option("--unread", help="Only unread notifications.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many, newest first.")] = 50,
+    by: ReadBy = None,
     as_json: Json = False,
 ) -> None:
     """A team member's notification feed, newest first."""
-    async with backend(get_settings()) as journeys:
+    async with backend(get_settings(), reader(by)) as journeys:
         items = await journeys.feed(member, unread, limit)
     if as_json:
         render.print_json(items)

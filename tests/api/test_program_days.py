@@ -93,6 +93,7 @@ async def test_work_falls_on_the_programs_day_at_2330_and_0030(
         api.services.journeys,
         api.services.queries,
         ProgramCalendar(zone, FixedClock(now)),
+        reader="ops-1",
     )
     straight = {d: await _cli_list(direct, d) for d in Due}
 

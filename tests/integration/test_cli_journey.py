@@ -4,6 +4,7 @@ real worker process that is killed and restarted on the way."""
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,7 +107,7 @@ def wait_for(env: dict[str, str], journey: str, done: Callable[[Any], bool], sec
     """Poll ``show --json`` until ``done`` holds for it (bounded)."""
     deadline = time.monotonic() + seconds
     while True:
-        shown = as_json(journeys(env, "show", journey, "--json"))
+        shown = as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))
         if done(shown) or time.monotonic() > deadline:
             return shown
         time.sleep(1)
@@ -141,7 +142,7 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
         "withdrawal_management"
         in journeys(env, "decide", journey, "--accept", "--by", "dr-ames").stdout
     )
-    feed = as_json(journeys(env, "feed", "dr-ames", "--json"))
+    feed = as_json(journeys(env, "feed", "--by", "sv-gray", "dr-ames", "--json"))
     assert [n["kind"] for n in feed].count("phase_changed") == 1
     # Nothing is open now: the journey says so (it used to name a made-up "<id>.none").
     again = journeys(env, "decide", journey, "--accept", "--by", "dr-ames", ok=False)
@@ -159,17 +160,20 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     )
     journeys(env, "decide", journey, "--phase", "treatment", "--loc", "2.1",
              "--reason", "client works days; IOP keeps the job", "--by", "dr-ames")  # fmt: skip
-    listed = as_json(journeys(env, "list", "--phase", "treatment", "--json"))
+    listed = as_json(journeys(env, "list", "--by", "sv-gray", "--phase", "treatment", "--json"))
     assert [row["journey_id"] for row in listed] == [journey]
     assert [
-        r["journey_id"] for r in as_json(journeys(env, "list", "--member", "cm-diaz", "--json"))
+        r["journey_id"]
+        for r in as_json(journeys(env, "list", "--by", "sv-gray", "--member", "cm-diaz", "--json"))
     ] == [journey]
-    assert as_json(journeys(env, "list", "--member", "nobody", "--json")) == []
+    assert as_json(journeys(env, "list", "--by", "sv-gray", "--member", "nobody", "--json")) == []
 
     measured = journeys(env, "measure", journey, "PHQ-9", "--answers", "0,0,0,0,0,0,0,0,1",
                         "--by", "th-chen")  # fmt: skip
     assert "PHQ-9: 1 (minimal); flags: self_harm_risk" in measured.stdout
-    tasks = as_json(journeys(env, "show", journey, "--json"))["timeline"]["tasks"]
+    tasks = as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))["timeline"][
+        "tasks"
+    ]
     safety = next(t for t in tasks if t["kind"] == "safety_follow_up" and t["status"] == "open")
     assert (
         "task completed"
@@ -195,12 +199,12 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
         env, "sign", journey, "--version", "1", "--signer", "client", "--by", "th-chen"
     )
     assert "plan review complete" in signed.stdout
-    progress = as_json(journeys(env, "progress", journey, "--json"))
+    progress = as_json(journeys(env, "progress", "--by", "sv-gray", journey, "--json"))
     assert progress["plan_signed"] is True
     assert progress["plan_review"]["initial"] is False  # the next review, 90 days at 2.1
     assert [m["kind"] for m in progress["milestones"]] == ["goal_achieved"]
     assert progress["recovery_supports_planned"] == ["mutual_help_meetings"]
-    table = journeys(env, "progress", journey).stdout
+    table = journeys(env, "progress", "--by", "sv-gray", journey).stdout
     assert "Milestones" in table
     assert "goal_achieved" in table
     _migrate_policy(env, journey)
@@ -208,7 +212,7 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     noted = as_json(journeys(env, "note", journey, "--text", "Prefers evening groups",
                              "--by", "cm-diaz", "--json"))  # fmt: skip
     assert noted["message"] == "note added"
-    shown = as_json(journeys(env, "show", journey, "--json"))
+    shown = as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))
     (note,) = [e for e in shown["timeline"]["events"] if e["kind"] == "note_added"]
     assert (note["seq"], note["summary"]) == (noted["seq"], "Prefers evening groups")
     too_long = journeys(env, "note", journey, "--text", "x" * 501, "--by", "cm-diaz", ok=False)
@@ -230,7 +234,7 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
     held = wait_for(env, journey, lambda s: bool(s["state"]["completion_waiting_on"]), 90)
     waiting = held["state"]["completion_waiting_on"]
     assert held["state"]["phase"] == "aftercare"
-    assert "completion waits for" in journeys(env, "show", journey).stdout
+    assert "completion waits for" in journeys(env, "show", "--by", "sv-gray", journey).stdout
     for item in waiting:
         journeys(env, "done", journey, item, "--by", "cm-diaz")
     shown = wait_for_phase(env, journey, "completed", seconds=90)
@@ -244,10 +248,19 @@ def _drive(env: dict[str, str], worker: Worker) -> None:
         ["aftercare", None],
         ["completed", None],
     ]
-    kinds = [n["kind"] for n in as_json(journeys(env, "feed", "cm-diaz", "--json"))]
+    kinds = [
+        n["kind"] for n in as_json(journeys(env, "feed", "--by", "sv-gray", "cm-diaz", "--json"))
+    ]
     assert kinds.count("check_in_missed") == 1
     assert kinds.count("journey_completed") == 1
     assert kinds.count("phase_changed") == 3
+
+    # Every read above left an audit entry naming its reader (--by).
+    with sqlite3.connect(Path(env["JOURNEYS_DATA_DIR"]) / "journeys.db") as db:
+        reads = set(
+            db.execute("SELECT actor, action FROM audit_log WHERE action LIKE 'journeys.%'")
+        )
+    assert reads == {("sv-gray", f"journeys.{r}") for r in ("show", "progress", "list", "feed")}
 
     # After the end, every command is refused in one line with a non-zero exit.
     refused = journeys(env, "event", journey, "relapse", "--by", "th-chen", ok=False)
@@ -280,7 +293,7 @@ def test_discharge_with_open_urgent_work_needs_a_disposition_each(stack: dict[st
         reassessed = as_json(journeys(env, "reassess", journey, "--reason", "review",
                                       "--by", "th-chen", "--json"))  # fmt: skip
         assert reassessed["reassessment_id"]
-        shown = as_json(journeys(env, "show", journey, "--json"))
+        shown = as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))
         (item,) = shown["state"]["urgent_work"]
         refused = journeys(env, "discharge", journey, "--reason", "against_advice",
                            "--by", "th-chen", ok=False)  # fmt: skip
@@ -293,7 +306,7 @@ def test_discharge_with_open_urgent_work_needs_a_disposition_each(stack: dict[st
         assert "ITEM=VALUE" in malformed.stderr
         journeys(env, "discharge", journey, "--reason", "against_advice",
                  "--hand-over", f"{item}=dr-ames", "--by", "th-chen")  # fmt: skip
-        after = as_json(journeys(env, "show", journey, "--json"))
+        after = as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))
         assert after["state"]["phase"] == "discharged"
         task = next(t for t in after["timeline"]["tasks"] if t["task_id"] == item)
         assert (task["status"], task["owner"]) == ("open", "dr-ames")
@@ -315,18 +328,18 @@ def _migrate_policy(env: dict[str, str], journey: str) -> None:
     assert [(p["journey_id"], p["to_version"], p["blocked"]) for p in dry] == [
         (journey, "default@test-v2", None)
     ]
-    assert as_json(journeys(env, "show", journey, "--json"))["state"]["policy_version"].endswith(
-        "test-short-aftercare"
-    )
+    assert as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))["state"][
+        "policy_version"
+    ].endswith("test-short-aftercare")
     assert "migrated 1 of 1" in journeys(env, *args, "--apply").stdout
-    assert as_json(journeys(env, "show", journey, "--json"))["state"]["policy_version"] == (
-        "default@test-v2"
-    )
+    assert as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))["state"][
+        "policy_version"
+    ] == ("default@test-v2")
 
 
 def test_bad_input_gives_one_line_errors(stack: dict[str, str]) -> None:
     env = stack
-    unknown = journeys(env, "show", "J-NOSUCH", ok=False)
+    unknown = journeys(env, "show", "--by", "sv-gray", "J-NOSUCH", ok=False)
     assert unknown.returncode == 1
     assert "not found" in unknown.stderr
     bad_role = journeys(env, "start", "--member", "x:wizard:primary", "--by", "ops", ok=False)
@@ -352,10 +365,10 @@ def test_demo_seeds_journeys_across_the_phases(stack: dict[str, str]) -> None:
     worker = Worker(env)
     worker.start()
     try:
-        before = len(as_json(journeys(env, "list", "--limit", "500", "--json")))
+        before = len(as_json(journeys(env, "list", "--by", "sv-gray", "--limit", "500", "--json")))
         seeded = journeys(env, "demo", "--journeys", "10")
         assert "seeded 10 journeys" in seeded.stdout
-        rows = as_json(journeys(env, "list", "--limit", "500", "--json"))
+        rows = as_json(journeys(env, "list", "--by", "sv-gray", "--limit", "500", "--json"))
     finally:
         worker.kill()
     assert len(rows) == before + 10

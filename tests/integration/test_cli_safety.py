@@ -44,7 +44,8 @@ def _slower_self_harm_follow_up(data: dict[str, Any]) -> None:
 def _audit(env: dict[str, str], journey: str) -> list[tuple[str, str, str | None]]:
     with sqlite3.connect(Path(env["JOURNEYS_DATA_DIR"]) / "journeys.db") as db:
         rows = db.execute(
-            "SELECT action, outcome, detail FROM audit_log WHERE journey_id = ? ORDER BY id",
+            "SELECT action, outcome, detail FROM audit_log"
+            " WHERE journey_id = ? AND action = 'policy.migrate' ORDER BY id",
             (journey,),
         ).fetchall()
     return [(str(a), str(o), d) for a, o, d in rows]
@@ -86,7 +87,7 @@ def test_migrate_blocks_a_weaker_safety_trigger_until_a_reason_is_given(
     assert refused.returncode == 3
     assert "1 journey(s) would lose or weaken safety rules" in refused.stderr
     assert "nothing was migrated" in refused.stderr
-    shown = as_json(journeys(env, "show", journey, "--json"))
+    shown = as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))
     assert not shown["state"]["policy_version"].endswith("test-slower-follow-up")
     assert _audit(env, journey)[-1] == (
         "policy.migrate", "safety_change_not_accepted",
@@ -96,7 +97,7 @@ def test_migrate_blocks_a_weaker_safety_trigger_until_a_reason_is_given(
     reason = "state rule 14: the crisis team follows up within 24 h"
     applied = journeys(env, *args, "--apply", "--accept-safety-change", reason)
     assert "migrated 1 of 1" in applied.stdout
-    shown = as_json(journeys(env, "show", journey, "--json"))
+    shown = as_json(journeys(env, "show", "--by", "sv-gray", journey, "--json"))
     assert shown["state"]["policy_version"] == "default@test-slower-follow-up"
     (event,) = [e for e in shown["timeline"]["events"] if e["kind"] == "policy_migrated"]
     assert f"1 safety change(s) accepted: {reason}" in event["summary"]
@@ -146,7 +147,7 @@ def test_progress_of_a_first_phq9_of_1_claims_no_remission(
     journey = journeys(stack, "start", *TEAM, "--by", "ops-1").stdout.strip()
     for answers in ("1,0,0,0,0,0,0,0,0", "0,0,0,0,0,0,0,0,0"):
         journeys(stack, "measure", journey, "PHQ-9", "--answers", answers, "--by", "th-chen")
-    (trend,) = as_json(journeys(stack, "progress", journey, "--json"))["trends"]
+    (trend,) = as_json(journeys(stack, "progress", "--by", "sv-gray", journey, "--json"))["trends"]
     assert (trend["baseline"], trend["response"], trend["remission"]) == (1, None, None)
-    table = journeys({**stack, "COLUMNS": "400"}, "progress", journey).stdout
+    table = journeys({**stack, "COLUMNS": "400"}, "progress", "--by", "sv-gray", journey).stdout
     assert "response and remission are not measured" in table

@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -113,12 +114,17 @@ def test_up_serves_journeys_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
     key_file = tmp_path / "data" / "codec-keys.json"
     assert key_file.stat().st_mode & 0o077 == 0
     assert (tmp_path / "data" / "temporal.db").exists()
+    # Plan text, notes and secrets: the data directory and its files are owner-only.
+    data = tmp_path / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("journeys.db", "temporal.db", "temporal-server.log", "codec-keys.json"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
 
     # Started again on the same data directory, the journey is still there.
     proc = _up(env)
     try:
         _wait_for(proc, "worker.started")
-        shown = journeys(env, "show", journey, "--json").stdout
+        shown = journeys(env, "show", "--by", "sv-gray", journey, "--json").stdout
         assert '"phase": "intake"' in shown
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
@@ -148,6 +154,7 @@ async def test_up_with_temporal_address_uses_that_cluster(tmp_path: Path) -> Non
             if proc.poll() is None:
                 proc.kill()
     assert not (tmp_path / "data" / "temporal.db").exists()
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
 
 
 def test_up_says_so_when_the_cluster_cannot_be_reached(tmp_path: Path) -> None:
