@@ -106,7 +106,7 @@ def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
             "Namespace": settings.temporal_namespace,
             "Task queue": settings.task_queue,
             "Data directory": str(settings.data_dir.resolve()),
-            "Try": "journeys demo --journeys 20, then journeys list",
+            "Try": "journeys demo --journeys 20, then journeys list --by YOUR-ID",
             "Stop": "Ctrl-C",
         },
     )
