@@ -1,6 +1,6 @@
 """Named request and response schemas of the HTTP API."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from models.views import (
     AuditEntry,
@@ -69,8 +69,17 @@ class AuditPage(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness of the API's dependencies."""
+    """Liveness of the API's dependencies and how far behind the read model is (no ids)."""
 
-    status: str
+    status: str = Field(description="ok, or degraded when a dependency is down (503)")
     temporal: bool
-    read_model: bool
+    read_model: bool = Field(description="reads and writes both get through")
+    read_model_reads: bool
+    read_model_writes: bool = Field(description="a write takes the lock within the time allowed")
+    newest_event_age_s: float | None = Field(
+        description="seconds since the newest journey event in the read model (none yet: null)"
+    )
+    pending_deliveries: int | None = Field(description="external deliveries not yet sent")
+    oldest_pending_delivery_age_s: float | None = Field(
+        description="seconds the oldest of them has waited (none: null)"
+    )

@@ -1,13 +1,15 @@
 """Queries behind every list, board and timeline; they return read-side views."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, cast
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from models.delivery import DeliveryStatus
 from models.journey import Phase, Priority
 from models.views import (
     BoardCount,
@@ -25,6 +27,7 @@ from models.work import TaskStatus
 from readmodel.feed import FeedQueries
 from readmodel.tables import (
     Base,
+    DeliveryRow,
     EventRow,
     JourneyRow,
     MemberRow,
@@ -36,6 +39,20 @@ from readmodel.tables import (
 )
 
 V = TypeVar("V", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The read model's and the deliveries' lag, for health checks (no ids, no client data).
+
+    ``newest_event_at`` is the time of the newest journey event in the read model (each
+    journey row carries its newest); ``oldest_pending_delivery_at`` when the oldest external
+    delivery not yet sent nor given up was created.
+    """
+
+    newest_event_at: datetime | None
+    pending_deliveries: int
+    oldest_pending_delivery_at: datetime | None
 
 
 class JourneyQueries(FeedQueries):
@@ -134,6 +151,61 @@ class JourneyQueries(FeedQueries):
         except (OSError, SQLAlchemyError):
             return False
         return True
+
+    async def writable(self, timeout_s: float) -> bool:
+        """Whether a write gets through within ``timeout_s``.
+
+        The check takes the write lock, as a projection does (an update of no journey), in a
+        transaction it rolls back: on SQLite a database another connection holds locked is not
+        writable, however well it answers reads; on PostgreSQL a locked table or a read-only
+        server is not either.
+        """
+        engine = self._sessions.kw["bind"]
+        assert isinstance(engine, AsyncEngine), "sessions must be bound to an engine"
+        wait_ms = max(1, int(timeout_s * 1000))
+        try:
+            async with engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    await _write_on_sqlite(conn, wait_ms)
+                else:
+                    await conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+                    await conn.exec_driver_sql(f"SET LOCAL statement_timeout = {wait_ms}")
+                    try:
+                        await conn.execute(_NO_WRITE)
+                    finally:
+                        await conn.rollback()
+        except (OSError, SQLAlchemyError):
+            return False
+        return True
+
+    async def backlog(self) -> Backlog:
+        """How far behind the read model and the deliveries are: times and a count, no ids."""
+        pending = select(func.count(), func.min(DeliveryRow.created_at)).where(
+            DeliveryRow.status == DeliveryStatus.PENDING.value
+        )
+        async with self._sessions() as session:
+            newest = await session.scalar(select(func.max(JourneyRow.updated_at)))
+            count, oldest = (await session.execute(pending)).one()
+        return Backlog(
+            newest_event_at=newest, pending_deliveries=count, oldest_pending_delivery_at=oldest
+        )
+
+
+# Takes the write lock without changing anything (no journey has an empty id).
+_NO_WRITE = (
+    update(JourneyRow).where(JourneyRow.journey_id == "").values(last_seq=JourneyRow.last_seq)
+)
+
+
+async def _write_on_sqlite(conn: AsyncConnection, wait_ms: int) -> None:
+    """The write check on SQLite, waiting for the lock at most ``wait_ms`` (then restored)."""
+    usual = int(await conn.scalar(text("PRAGMA busy_timeout")) or 0)
+    await conn.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        await conn.execute(_NO_WRITE)
+    finally:
+        await conn.rollback()
+        await conn.exec_driver_sql(f"PRAGMA busy_timeout = {usual}")
 
 
 def _due_between(start: datetime, end: datetime) -> ColumnElement[bool]:

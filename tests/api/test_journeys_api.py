@@ -262,13 +262,6 @@ async def test_audit_log_records_every_client_data_request_for_admins_only(api: 
     assert ("th-other", "GET /journeys/{journey_id}", "forbidden") in seen
 
 
-async def test_health(api: ApiStack) -> None:
-    async with api.client(None) as http:
-        answer = await http.get("/health")
-    assert answer.status_code == 200
-    assert answer.json() == {"status": "ok", "temporal": True, "read_model": True}
-
-
 async def test_instruments_fire_triggers_and_tasks_complete(api: ApiStack) -> None:
     await _create(api, "J-API-INSTR")
     async with api.client("th-chen") as http:
