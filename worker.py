@@ -16,9 +16,10 @@ from activities.readmodel import ReadModelActivities
 from delivery.dispatcher import Dispatcher
 from readmodel.migrate import open_read_model
 from runtime import search_attributes
-from runtime.client import connect
+from runtime.client import connect, worker_client
 from runtime.codec import CodecKeyError
 from runtime.log import configure_logging
+from runtime.refused import ForeignPayloadError
 from runtime.search_attributes import SearchAttributeError
 from runtime.settings import Settings, get_settings
 from workflows.delivery import DeliveryWorkflow
@@ -49,8 +50,11 @@ def create_worker(
         sessions, config, http or httpx.AsyncClient(timeout=config.delivery_timeout_s)
     )
     return Worker(
-        client,
+        # Payloads not encrypted with a known key are refused one by one, never failing a
+        # workflow task; a start carrying one fails its workflow before any journey code runs.
+        worker_client(client),
         task_queue=task_queue,
+        workflow_failure_exception_types=[ForeignPayloadError],
         workflows=[ClientJourneyWorkflow, DeliveryWorkflow],
         activities=[projections.project, delivery.deliver, delivery.park],
         max_cached_workflows=(

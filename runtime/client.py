@@ -4,14 +4,15 @@ import dataclasses
 from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
 
-from runtime.codec import EncryptionCodec, load_keys
+from runtime.codec import EncryptionCodec, RefusedPayloadConverter, RefusingCodec, load_keys
 from runtime.settings import Settings
 
 
@@ -26,6 +27,36 @@ def data_converter(codec: PayloadCodec | None) -> DataConverter:
         pydantic_data_converter,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+class _WorkerPayloadConverter(PydanticPayloadConverter):
+    """The pydantic converter that also reads the stand-in of a refused payload."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        CompositePayloadConverter.__init__(
+            self, *self.converters.values(), RefusedPayloadConverter()
+        )
+
+
+def worker_client(client: Client) -> Client:
+    """``client``'s connection with the worker's converter (see :class:`RefusingCodec`).
+
+    A payload not encrypted with a known key then never fails a workflow task: an update
+    carrying one is rejected, a signal dropped, a start failed, and the journey carries on.
+    """
+    converter = client.data_converter
+    codec = converter.payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        return client
+    worker_converter = dataclasses.replace(
+        converter,
+        payload_codec=RefusingCodec(codec),
+        payload_converter_class=_WorkerPayloadConverter,
+    )
+    return Client(
+        client.service_client, namespace=client.namespace, data_converter=worker_converter
     )
 
 

@@ -3,6 +3,7 @@
 import base64
 import contextlib
 import json
+import logging
 import os
 import secrets
 from collections.abc import Sequence
@@ -11,17 +12,20 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.converter import EncodingPayloadConverter, PayloadCodec
 
 from runtime.files import private_directory
+from runtime.refused import REFUSED_MESSAGE, ForeignPayloadError
 from runtime.settings import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID_META = "encryption-key-id"
 NONCE_BYTES = 12
 KEY_BYTES = 32
-# What a refused payload's error says: it names no key material and none of the payload.
-REFUSED_MESSAGE = "payload not encrypted with a known key"
+# What the worker's codec hands on in place of a refused payload (see RefusingCodec).
+REFUSED_ENCODING = b"binary/refused"
+
+log = logging.getLogger(__name__)
 
 
 class CodecKeyError(Exception):
@@ -77,6 +81,61 @@ class EncryptionCodec(PayloadCodec):
             raise CodecKeyError(
                 f"{REFUSED_MESSAGE}: payload failed authentication with key {key_id!r}"
             ) from None
+
+
+class RefusingCodec(PayloadCodec):
+    """The worker's codec: a refused payload becomes an inert stand-in, not a failed task.
+
+    :class:`EncryptionCodec` raises for a payload not encrypted with a known key; in a worker
+    that would fail the whole workflow task, and a signal (which the server keeps in history)
+    would then fail every later task of the journey. Here each refused payload is logged (why,
+    never what) and replaced by one that :class:`RefusedPayloadConverter` turns into a
+    :class:`ForeignPayloadError` when the journey reads it: the SDK then rejects the update,
+    drops the signal, fails the query, or (with ``workflow_failure_exception_types``) fails
+    the started workflow, before any journey code runs.
+    """
+
+    def __init__(self, inner: EncryptionCodec) -> None:
+        self.inner = inner
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Encrypt, as the inner codec does."""
+        return await self.inner.encode(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Decrypt each payload, or stand in for it when it is refused."""
+        return [await self._decode_one(p) for p in payloads]
+
+    async def _decode_one(self, payload: Payload) -> Payload:
+        try:
+            [decoded] = await self.inner.decode([payload])
+        except CodecKeyError as refused:
+            # Through the standard logger so it reaches every configured handler; the reason
+            # names no payload.
+            log.warning("codec.payload_refused", extra={"reason": str(refused)})
+            return Payload(metadata={"encoding": REFUSED_ENCODING})
+        return decoded
+
+
+class RefusedPayloadConverter(EncodingPayloadConverter):
+    """Reads the stand-in of a refused payload as a :class:`ForeignPayloadError`."""
+
+    @property
+    def encoding(self) -> str:
+        """The stand-in's encoding."""
+        return REFUSED_ENCODING.decode()
+
+    def to_payload(self, value: object) -> Payload | None:
+        """Never used to encode: every value has a converter before this one."""
+        return None
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> object:
+        """Refuse.
+
+        Raises:
+            ForeignPayloadError: always.
+        """
+        raise ForeignPayloadError(REFUSED_MESSAGE)
 
 
 def load_keys(settings: Settings) -> tuple[dict[str, bytes], str]:

@@ -16,12 +16,15 @@ from temporalio.exceptions import ApplicationError
 
 from runtime.client import codec_from_settings, data_converter
 from runtime.codec import (
-    REFUSED_MESSAGE,
+    REFUSED_ENCODING,
     CodecKeyError,
     EncryptionCodec,
+    RefusedPayloadConverter,
+    RefusingCodec,
     load_keys,
     load_or_create_key_file,
 )
+from runtime.refused import REFUSED_MESSAGE, ForeignPayloadError
 from runtime.settings import Settings
 
 KEY_A = os.urandom(32)
@@ -198,3 +201,14 @@ def test_the_key_file_creates_its_data_directory_owner_only(tmp_path: Path) -> N
     path = tmp_path / "data" / "codec-keys.json"
     load_or_create_key_file(path)
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+async def test_the_workers_codec_stands_in_for_a_refused_payload_and_decrypts_the_rest() -> None:
+    inner = EncryptionCodec({"a": KEY_A}, "a")
+    [sealed] = await inner.encode([PLAIN])
+    stand_in, opened = await RefusingCodec(inner).decode([PLAIN, sealed])
+    assert opened == PLAIN
+    assert stand_in.metadata["encoding"] == REFUSED_ENCODING
+    assert not stand_in.data
+    with pytest.raises(ForeignPayloadError, match=REFUSED_MESSAGE):
+        RefusedPayloadConverter().from_payload(stand_in)

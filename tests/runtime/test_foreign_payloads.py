@@ -5,19 +5,26 @@ actions) sends plaintext payloads; the worker refuses them and nothing is applie
 messages are encrypted too, so a rejection's reason never sits in history as plaintext.
 """
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -25,11 +32,10 @@ from models.commands import AddNote, Discharge
 from models.journey import DischargeReason
 from models.state import JourneyInput, JourneyState
 from readmodel.queries import JourneyQueries
-from runtime.codec import REFUSED_MESSAGE
+from runtime.refused import REFUSED_MESSAGE
 from tests.builders import PRIMARY, start_command
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
-from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
 REASON = "Care team changed: client disclosed relapse on fentanyl"
@@ -55,62 +61,85 @@ async def journeys(
         yield dev_env
 
 
-async def _answering(driver: JourneyDriver) -> JourneyState:
-    """The journey's state once it answers again (it retries the refused workflow task)."""
-    while True:
-        try:
-            return await driver.state()
-        except RPCError:
-            await asyncio.sleep(0.2)
+def _refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The reasons the worker's codec logged for the payloads it refused."""
+    refused = [r for r in caplog.records if r.getMessage() == "codec.payload_refused"]
+    return [str(getattr(r, "reason", "")) for r in refused]
 
 
-async def _refused_tasks(client: Client, workflow_id: str) -> list[HistoryEvent]:
-    """The workflow task failures in a workflow's history, read without decoding anything."""
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    return [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+async def _history(client: Client, workflow_id: str) -> WorkflowHistory:
+    """A workflow's history as the server holds it (read without decoding anything)."""
+    return await client.get_workflow_handle(workflow_id).fetch_history()
 
 
-async def _first_refusal(client: Client, workflow_id: str) -> HistoryEvent:
-    """Wait for the first workflow task the worker refused."""
-    while True:
-        if refused := await _refused_tasks(client, workflow_id):
-            return refused[0]
-        await asyncio.sleep(0.2)
+def _task_failures(history: WorkflowHistory) -> list[HistoryEvent]:
+    failed = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    return [e for e in history.events if e.event_type == failed]
+
+
+@dataclass
+class Target:
+    """A journey past its first workflow task, its state then, and a stranger's handle on it."""
+
+    driver: JourneyDriver
+    before: JourneyState
+    stranger: Client
+    handle: WorkflowHandle[Any, Any]
+
+
+async def _target(env: WorkflowEnvironment, task_queue: str) -> Target:
+    journey = f"J-{uuid.uuid4().hex[:8]}"
+    driver = await JourneyDriver.start(env, task_queue, journey)
+    await driver.service.send(journey, AddNote(text="settled in", written_by=PRIMARY))
+    stranger = await _foreign_client(env)
+    handle = stranger.get_workflow_handle(journey_workflow_id(journey))
+    return Target(driver, await driver.state(), stranger, handle)
+
+
+async def _still_serves_its_staff(driver: JourneyDriver) -> None:
+    await driver.service.send(
+        driver.journey_id, Discharge(discharged_by=PRIMARY, reason=DischargeReason.ADMINISTRATIVE)
+    )
+    assert not (await driver.state()).phase.is_open
 
 
 async def test_update_without_the_codec_is_refused_and_changes_nothing(
     journeys: WorkflowEnvironment, task_queue: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    journey = f"J-{uuid.uuid4().hex[:8]}"
-    driver = await JourneyDriver.start(journeys, task_queue, journey)
-    await driver.service.send(journey, AddNote(text="settled in", written_by=PRIMARY))
-    before = await driver.state()
-    foreign = await _foreign_client(journeys)
-    handle = foreign.get_workflow_handle(journey_workflow_id(journey))
+    target = await _target(journeys, task_queue)
     mallory = Discharge(discharged_by="mallory", reason=DischargeReason.ADMINISTRATIVE)
 
-    # The worker cannot decode the update and fails that workflow task before any of the
-    # journey's code runs; the server then drops the update and the caller hears a refusal.
-    with pytest.raises(RPCError) as refused:
-        await handle.execute_update("discharge", mallory)
+    # The worker reads the update's argument as refused: the update is rejected before its
+    # validator runs, and a rejected update is never written to history.
+    with pytest.raises(WorkflowUpdateFailedError):
+        await target.handle.execute_update("discharge", mallory)
 
-    assert refused.value.status is RPCStatusCode.FAILED_PRECONDITION
-    after = await _answering(driver)
-    assert after.phase is before.phase
-    assert after.seq == before.seq
-    assert "mallory" not in after.model_dump_json()
-    # The failed task is in history with its reason encrypted.
-    [failed, *_] = await _refused_tasks(foreign, handle.id)
-    failure = failed.workflow_task_failed_event_attributes.failure
-    assert failure.message == "Encoded failure"
-    assert REFUSED_MESSAGE.encode() not in failure.SerializeToString()
-    # The journey still takes its own staff's commands.
-    await driver.service.send(
-        journey, Discharge(discharged_by=PRIMARY, reason=DischargeReason.ADMINISTRATIVE)
-    )
-    assert not (await driver.state()).phase.is_open
+    after = await target.driver.state()
+    assert after.phase is target.before.phase
+    assert after.seq == target.before.seq
+    history = await _history(target.stranger, target.handle.id)
+    assert not _task_failures(history)
+    assert b"mallory" not in b"".join(e.SerializeToString() for e in history.events)
+    await _still_serves_its_staff(target.driver)
     # The worker logs why, without the payload.
-    assert REFUSED_MESSAGE in caplog.text
+    assert REFUSED_MESSAGE in _refusals(caplog)
+    assert "mallory" not in caplog.text
+
+
+async def test_signal_without_the_codec_is_dropped_and_the_journey_carries_on(
+    journeys: WorkflowEnvironment, task_queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = await _target(journeys, task_queue)
+
+    # The server keeps a signal in history: read as refused, it is dropped on every replay
+    # too, instead of failing each workflow task of the journey from now on.
+    await target.handle.signal("discharge", "mallory")
+    await _still_serves_its_staff(target.driver)
+
+    after = await target.driver.state()
+    assert after.seq == target.before.seq + 1
+    assert not _task_failures(await _history(target.stranger, target.handle.id))
+    assert REFUSED_MESSAGE in _refusals(caplog)
     assert "mallory" not in caplog.text
 
 
@@ -122,6 +151,7 @@ async def test_start_without_the_codec_is_refused(
 ) -> None:
     journey = f"J-{uuid.uuid4().hex[:8]}"
     foreign = await _foreign_client(journeys)
+    # The server takes the start (it holds no key); the worker fails the workflow at once.
     handle = await foreign.start_workflow(
         "ClientJourneyWorkflow",
         JourneyInput(start=start_command(journey)),
@@ -129,16 +159,16 @@ async def test_start_without_the_codec_is_refused(
         task_queue=task_queue,
     )
 
-    # The server takes the start (it holds no key); the worker refuses its first workflow task
-    # on every attempt, so the journey never begins.
-    await _first_refusal(foreign, handle.id)
+    with pytest.raises(WorkflowFailureError) as failed:
+        await journeys.client.get_workflow_handle(handle.id).result()
 
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "ForeignPayloadError"
+    assert failed.value.cause.message == REFUSED_MESSAGE
+    assert (await handle.describe()).status is WorkflowExecutionStatus.FAILED
     assert await JourneyQueries(sqlite_sessions).get_timeline(journey) is None
-    with pytest.raises(RPCError):
-        await journeys.client.get_workflow_handle(handle.id).query(ClientJourneyWorkflow.state)
-    assert REFUSED_MESSAGE in caplog.text
+    assert REFUSED_MESSAGE in _refusals(caplog)
     assert "th-chen" not in caplog.text
-    await handle.terminate("refused start")
 
 
 @workflow.defn(sandboxed=False)

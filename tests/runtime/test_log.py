@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from runtime.codec import REFUSED_MESSAGE, CodecKeyError
+from runtime.codec import CodecKeyError
 from runtime.log import configure_logging
+from runtime.refused import REFUSED_MESSAGE
 from runtime.settings import Settings
 
 
