@@ -6,7 +6,7 @@ from clinical.routing import recipients
 from models.care import Role
 from models.clinical import Reassessment, ReassessmentStatus, ReassessmentTrigger
 from models.journey import EventKind, JourneyEvent, LocSegment, Phase, Priority
-from models.state import JourneyState
+from models.state import BOUNDED_WORK_RULES, JourneyState
 from models.work import Task, TaskKind, TaskStatus
 
 # Longest event summary (JourneyEvent.summary is ShortText).
@@ -127,7 +127,21 @@ def open_task(
     now: datetime,
     ref: str | None = None,
 ) -> Task:
-    """Create a task for the first team member holding ``role`` (the primary if none)."""
+    """Create a task for the first team member holding ``role`` (the primary if none).
+
+    Under the bounded-open-work rules an open task of the same kind about the same ``ref``
+    (a trigger, a scale) is tightened instead (sooner, more urgent) and returned: open work
+    never stacks, and the caller's event still notifies the team.
+    """
+    if state.rules >= BOUNDED_WORK_RULES and ref is not None:
+        same = next((t for t in open_tasks(state, ref) if t.kind is kind and not t.handed_over),
+                    None)  # fmt: skip
+        if same is not None:
+            same.due_at = min(same.due_at, due_at)
+            if priority is Priority.URGENT:
+                same.priority = Priority.URGENT
+            same.updated_seq = state.seq + 1
+            return same
     holders = state.care_team.with_role(role)
     owner = holders[0] if holders else state.care_team.primary
     task = Task(

@@ -20,7 +20,11 @@ LEGACY_RULES = 1
 # 2: open work holds completion and guards discharge, withdrawal monitoring from admission,
 # decision authority by care-team role.
 SAFETY_RULES = 2
-CURRENT_RULES = SAFETY_RULES
+# 3: open work of one kind about one thing (a trigger, a scale) is one task: a repeat tightens
+# it (sooner, more urgent) and notifies again instead of stacking another, so a journey's open
+# work stays bounded however often a trigger fires.
+BOUNDED_WORK_RULES = 3
+CURRENT_RULES = BOUNDED_WORK_RULES
 
 
 class AftercareState(StrictModel):

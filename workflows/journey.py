@@ -36,7 +36,13 @@ with workflow.unsafe.imports_passed_through():
     from models.errors import COMMAND_REJECTED
     from models.policy import Policy
     from models.progress import ProgressView
-    from models.state import CURRENT_RULES, LEGACY_RULES, JourneyInput, JourneyState
+    from models.state import (
+        BOUNDED_WORK_RULES,
+        LEGACY_RULES,
+        SAFETY_RULES,
+        JourneyInput,
+        JourneyState,
+    )
     from workflows import search
     from workflows.projection import Projected, build_batch
     from workflows.temporal_policy import PROJECTION_RETRY, PROJECTION_TIMEOUT
@@ -45,11 +51,14 @@ with workflow.unsafe.imports_passed_through():
 # Workflow change markers (workflow.patched): histories recorded before a change replay the
 # old code; new runs (a start or a continue-as-new) take the new one.
 KEEP_WAKE_TIMER = "keep-wake-timer"
-# New runs take the current clinical rules (models.state.CURRENT_RULES); a run recorded before
+# New runs take the clinical-safety rules (models.state.SAFETY_RULES); a run recorded before
 # keeps the rules version its state carries.
 CLINICAL_SAFETY_RULES = "clinical-safety-rules"
 # A policy migration accepted from now on also brings the journey the current clinical rules.
 MIGRATION_TAKES_CURRENT_RULES = "migration-takes-current-rules"
+# New runs, and migrations from now on, take the bounded-open-work rules (BOUNDED_WORK_RULES).
+BOUNDED_OPEN_WORK = "bounded-open-work"
+MIGRATION_TAKES_BOUNDED_WORK = "migration-takes-bounded-open-work"
 
 
 def _rejected(violation: RuleViolation) -> ApplicationError:
@@ -77,7 +86,9 @@ class ClientJourneyWorkflow:
             self._state = commands.start(journey.start, workflow.info().workflow_start_time)
             self._state.rules = LEGACY_RULES
         if workflow.patched(CLINICAL_SAFETY_RULES):
-            self._state.rules = max(self._state.rules, CURRENT_RULES)
+            self._state.rules = max(self._state.rules, SAFETY_RULES)
+        if workflow.patched(BOUNDED_OPEN_WORK):
+            self._state.rules = max(self._state.rules, BOUNDED_WORK_RULES)
         self._search_attributes: dict[str, object] = {}
         self._projected = Projected()
         # The wake-up timer and the deadline it is set for (kept while the deadline holds).
@@ -324,12 +335,17 @@ class ClientJourneyWorkflow:
     async def migrate_policy(self, cmd: MigratePolicy) -> CommandResult:
         """Move the journey to another policy version (and to the current clinical rules)."""
         upgrade = workflow.patched(MIGRATION_TAKES_CURRENT_RULES)
-        return await self._command(lambda now: self._migrate(cmd, now, upgrade))
+        bounded = upgrade and workflow.patched(MIGRATION_TAKES_BOUNDED_WORK)
+        return await self._command(lambda now: self._migrate(cmd, now, upgrade, bounded))
 
-    def _migrate(self, cmd: MigratePolicy, now: datetime, upgrade: bool) -> CommandResult:
+    def _migrate(
+        self, cmd: MigratePolicy, now: datetime, upgrade: bool, bounded: bool
+    ) -> CommandResult:
         result = migration.apply_migrate_policy(self._state, cmd, now)
         if upgrade:
-            self._state.rules = max(self._state.rules, CURRENT_RULES)
+            self._state.rules = max(self._state.rules, SAFETY_RULES)
+        if bounded:
+            self._state.rules = max(self._state.rules, BOUNDED_WORK_RULES)
         return result
 
     @migrate_policy.validator

@@ -17,9 +17,9 @@ from models.commands import (
     WorkDisposition,
 )
 from models.errors import RejectionCode
-from models.journey import DischargeReason, EventKind, Phase
+from models.journey import DischargeReason, EventKind, Phase, Priority
 from models.policy import ClinicalEventKind
-from models.state import LEGACY_RULES, JourneyState
+from models.state import BOUNDED_WORK_RULES, LEGACY_RULES, SAFETY_RULES, JourneyState
 from models.work import Task, TaskKind, TaskStatus
 from tests.builders import PRIMARY, SUPERVISOR, T0, start_command
 from tests.clinical.engine import events, move, run_until
@@ -326,6 +326,9 @@ def test_the_longest_ids_and_reasons_never_break_an_event() -> None:
     to the summary limit instead of failing the journey."""
     long_id = "J" * 40
     state = commands.start(start_command(long_id), T0)
+    # Under the rules before bounded open work each firing stacks a task of its own: the most
+    # open items an event can name (journeys on those rules still run).
+    state.rules = SAFETY_RULES
     move(state, T0, Phase.TREATMENT, "1")
     start = T0 + timedelta(days=1)
     move(state, start, Phase.AFTERCARE, None)
@@ -356,3 +359,29 @@ def _phq9_self_harm_any(state: JourneyState, now: datetime) -> None:
     measures.apply_record_instrument(
         state, RecordInstrument(code="PHQ-9", answers=SELF_HARM, recorded_by=PRIMARY), now
     )
+
+
+def test_a_trigger_firing_again_tightens_its_open_follow_up_instead_of_stacking() -> None:
+    """Bounded open work: twelve self-harm flags make one open safety follow-up, due by the
+    first firing's time, and every firing is still reported to the team."""
+    state = commands.start(start_command(), T0)
+    assert state.rules == BOUNDED_WORK_RULES
+    move(state, T0, Phase.TREATMENT, "1")
+    start = T0 + timedelta(days=1)
+    for hour in range(12):
+        _phq9_self_harm_any(state, start + timedelta(hours=hour))
+    follow_ups = [t for t in state.tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP]
+    assert len(follow_ups) == 1
+    assert follow_ups[0].status is TaskStatus.OPEN
+    assert follow_ups[0].priority is Priority.URGENT
+    assert follow_ups[0].due_at <= start + timedelta(hours=24)
+    fired = events(state, EventKind.TRIGGER_FIRED)
+    assert len(fired) == 12
+    assert {e.refs["opened"] for e in fired} == {follow_ups[0].task_id}
+    # Once done, the next flag opens a new one.
+    episode.apply_complete_task(
+        state, CompleteTask(task_id=follow_ups[0].task_id, completed_by=PRIMARY),
+        start + timedelta(hours=13),
+    )  # fmt: skip
+    _phq9_self_harm_any(state, start + timedelta(hours=14))
+    assert len([t for t in journal.open_tasks(state) if t.kind is TaskKind.SAFETY_FOLLOW_UP]) == 1

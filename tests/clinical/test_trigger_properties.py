@@ -73,4 +73,6 @@ def test_every_trigger_fires_once_per_occurrence(
         assert len(fired) == expected
     safety = [t for t in state.tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP]
     flagged = sum(1 for code, a in given_answers if code == "PHQ-9" and a[8] > 0)
-    assert len(safety) == flagged
+    # Every flag fires (above); the follow-ups it opens are one open task, tightened by each
+    # repeat (bounded open work), never one per flag and never none.
+    assert len(safety) == min(flagged, 1)

@@ -72,9 +72,12 @@ async def main() -> str:
             )
             await _assess_and_accept(j, d5=3, d6=3)
             # Safety work handed over at discharge keeps the run going until it is done.
-            await j.service.send(
-                JOURNEY, RecordInstrument(code="PHQ-9", answers=[0] * 8 + [1], recorded_by=PRIMARY)
-            )
+            # Twice: the second firing tightens the open follow-up (bounded open work).
+            for _ in range(2):
+                await j.service.send(
+                    JOURNEY,
+                    RecordInstrument(code="PHQ-9", answers=[0] * 8 + [1], recorded_by=PRIMARY),
+                )
             follow_up = next(
                 t.task_id for t in (await j.state()).tasks if t.kind is TaskKind.SAFETY_FOLLOW_UP
             )

@@ -18,7 +18,7 @@ from tests.builders import PRIMARY, T0
 from tests.conftest import encrypted_converter
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
-from workflows.journey import CLINICAL_SAFETY_RULES, KEEP_WAKE_TIMER
+from workflows.journey import BOUNDED_OPEN_WORK, CLINICAL_SAFETY_RULES, KEEP_WAKE_TIMER
 from workflows.temporal_policy import journey_workflow_id
 
 BIN = Path(sys.executable).parent
@@ -122,6 +122,6 @@ async def test_search_attributes_carry_only_phase_loc_review_and_urgency(
         "TemporalChangeVersion",
     }
     assert sorted(values["TemporalChangeVersion"]) == sorted(
-        [CLINICAL_SAFETY_RULES, KEEP_WAKE_TIMER]
+        [BOUNDED_OPEN_WORK, CLINICAL_SAFETY_RULES, KEEP_WAKE_TIMER]
     )
     assert description.id == "journey-J-SEARCH"
