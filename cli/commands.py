@@ -111,9 +111,6 @@ def report(result: CommandResult, journey_id: str, as_json: bool = False) -> Non
 async def start(
     member: Members,
     by: By = None,
-    journey_id: Annotated[
-        str | None, typer.Option(help="Use this opaque id instead of a new one.")
-    ] = None,
     sex_at_birth: Annotated[
         SexAtBirth,
         typer.Option(help="Where known: sex-specific screening cut-offs (AUDIT-C) use it."),
@@ -121,9 +118,7 @@ async def start(
     as_json: AsJson = False,
 ) -> None:
     """Open a journey in intake with its care team; prints the new journey id."""
-    opened = OpenJourney(
-        care_team=parse_team(member), sex_at_birth=sex_at_birth, journey_id=journey_id
-    )
+    opened = OpenJourney(care_team=parse_team(member), sex_at_birth=sex_at_birth)
     who = actor(by)
     async with backend(get_settings()) as journeys:
         created = await journeys.start(opened, who)

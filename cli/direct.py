@@ -64,7 +64,7 @@ class DirectBackend:
 
     async def start(self, journey: OpenJourney, by: str) -> str:
         """Open a journey with the configured policy."""
-        journey_id = journey.journey_id or new_journey_id()
+        journey_id = new_journey_id()
         await self._journeys.start(
             StartJourney(
                 journey_id=journey_id,

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/journeys", tags=["journeys"])
     openapi_extra={**body_spec(OpenJourney.__name__), "parameters": [IDEMPOTENCY_PARAMETER]},
 )
 async def create_journey(request: Request, services: Services, audit: Audited) -> JourneyCreated:
-    """Open a journey in intake with its care team; the id is generated unless given."""
+    """Open a journey in intake with its care team; the service generates its id."""
     body = await read_body(request, OpenJourney)
     staff = audit.staff
     care_team = body.care_team
@@ -38,10 +38,9 @@ async def create_journey(request: Request, services: Services, audit: Audited) -
             status.HTTP_403_FORBIDDEN, "clinicians open journeys for their own team"
         )
     key = idempotency_key(request)
-    # A start retried with its key finds the journey its first try opened (same id).
-    keyed = key is not None and body.journey_id is None
-    journey_id = body.journey_id or (keyed_journey_id(staff.staff_id, key) if key else None)
-    journey_id = journey_id or new_journey_id()
+    # The service makes the id; a start retried with its key finds the journey its first try
+    # opened (the id is derived from the account and the key).
+    journey_id = keyed_journey_id(staff.staff_id, key) if key else new_journey_id()
     audit.journey_id = journey_id
     await services.journeys.start(
         StartJourney(
@@ -51,7 +50,7 @@ async def create_journey(request: Request, services: Services, audit: Audited) -
             policy=services.policy,
             sex_at_birth=body.sex_at_birth,
         ),
-        retried=keyed,
+        retried=key is not None,
     )
     return JourneyCreated(journey_id=journey_id)
 

@@ -1,5 +1,6 @@
 """The API in-process over a real dev server, a real worker and a SQLite read model."""
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.services import ApiServices
+from models.commands import StartJourney
 from models.staff import StaffRole
 from tests.stack import api_services
 
@@ -56,3 +58,13 @@ TEAM = {
         {"member_id": "sv-gray", "role": "supervisor"},
     ]
 }
+
+
+async def open_as(api: ApiStack, journey_id: str, by: str = "th-chen", **fields: str) -> None:
+    """Open a journey under a name the test chooses, through the service as the API does
+    (callers of the API never choose ids: ``POST /journeys`` generates them)."""
+    start = {"journey_id": journey_id, "care_team": TEAM, "started_by": by, **fields}
+    cmd = StartJourney.model_validate_json(
+        json.dumps({**start, "policy": api.services.policy.model_dump(mode="json")})
+    )
+    await api.services.journeys.start(cmd)

@@ -11,7 +11,7 @@ from api.app import create_app
 from readmodel.access import AccessRepository
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
-from tests.api.conftest import STAFF, TEAM, ApiStack
+from tests.api.conftest import STAFF, TEAM, ApiStack, open_as
 from tests.readmodel.conftest import pg_url  # noqa: F401 (the PostgreSQL database fixture)
 from tests.readmodel.support import reset
 
@@ -19,9 +19,7 @@ LONG_IDS = ["J" * 60_000, "J" * 41, "J-%2E%2E-bad id"]
 
 
 async def _journey(api: ApiStack, journey_id: str) -> None:
-    async with api.client("ops-1") as ops:
-        created = await ops.post("/journeys", json={"care_team": TEAM, "journey_id": journey_id})
-    assert created.status_code == 201, created.text
+    await open_as(api, journey_id, "ops-1")
 
 
 def _assert_guarded(answer: httpx.Response) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from models.staff import StaffRole
 from models.work import TaskKind
-from tests.api.conftest import TEAM, ApiStack
+from tests.api.conftest import TEAM, ApiStack, open_as
 
 RATINGS = {"d1": 3, "d2": 2, "d3": 1, "d4": 1, "d5": 3, "d6": 3}  # recommends 3.7-WM
 GOAL = {"goal_id": "g1", "description": "withdraw safely", "target_date": "2027-01-10"}
@@ -21,8 +21,7 @@ async def journey(api: ApiStack) -> str:
     for staff_id, role in (("cm-diaz", StaffRole.CLINICIAN), ("sv-other", StaffRole.SUPERVISOR)):
         api.tokens[staff_id] = await api.services.access.add_staff(staff_id, role)
     async with api.client("th-chen") as http:
-        created = await http.post("/journeys", json={"care_team": TEAM, "journey_id": JOURNEY})
-        assert created.status_code == 201, created.text
+        await open_as(api, JOURNEY)
         phq9 = {"code": "PHQ-9", "answers": [0, 0, 0, 0, 0, 0, 0, 0, 1]}
         assert (await http.post(f"/journeys/{JOURNEY}/instruments", json=phq9)).status_code == 200
         plan = {"reason": "initial plan", "goals": [GOAL]}

@@ -11,7 +11,7 @@ from delivery.templates import email_message, render_webhook
 from models.commands import OPERATIONS, AddNote, CommandResult
 from models.delivery import ExternalChannel, GenericType, OutboundMessage, generic_type
 from models.journey import EventKind
-from tests.api.conftest import TEAM, ApiStack
+from tests.api.conftest import ApiStack, open_as
 from workflows.journey import ClientJourneyWorkflow
 
 ROUTED = [op for op in OPERATIONS if op.path is not None]
@@ -50,8 +50,7 @@ def test_each_route_takes_its_command_without_the_actor(api: ApiStack) -> None:
 async def test_a_note_reaches_the_timeline_and_the_team_but_not_outside(api: ApiStack) -> None:
     text = "Asked for a Spanish-speaking group; prefers evening sessions."
     async with api.client("th-chen") as http:
-        created = await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-NOTE"})
-        assert created.status_code == 201, created.text
+        await open_as(api, "J-NOTE")
         noted = await http.post("/journeys/J-NOTE/notes", json={"text": f"  {text} "})
         assert noted.status_code == 200, noted.text
         assert noted.json()["message"] == "note added"
@@ -97,7 +96,7 @@ async def test_a_note_reaches_the_timeline_and_the_team_but_not_outside(api: Api
 
 async def test_a_note_on_a_journey_of_another_team_is_refused(api: ApiStack) -> None:
     async with api.client("th-chen") as http:
-        await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-NOTE-2"})
+        await open_as(api, "J-NOTE-2")
     async with api.client("th-other") as http:
         refused = await http.post("/journeys/J-NOTE-2/notes", json={"text": "not my client"})
     # Answered as a journey that does not exist: the answer confirms no id.
@@ -109,7 +108,7 @@ async def test_commands_at_and_over_their_limits_never_break_a_journey(api: ApiS
     """A 500-character reason is taken and the journey keeps answering; 200,000 dimension keys
     are refused before the journey is asked."""
     async with api.client("th-chen") as http:
-        await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-LIMITS"})
+        await open_as(api, "J-LIMITS")
         huge = {f"k{i}": 1 for i in range(200_000)}
         refused = await http.post("/journeys/J-LIMITS/assessments", json={"dimensions": huge})
         assert refused.status_code == 422

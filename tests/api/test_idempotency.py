@@ -3,7 +3,7 @@ answer back, and the journey records the command once."""
 
 from typing import Any
 
-from tests.api.conftest import TEAM, ApiStack
+from tests.api.conftest import TEAM, ApiStack, open_as
 
 RATINGS = {"d1": 3, "d2": 2, "d3": 1, "d4": 1, "d5": 3, "d6": 3}
 
@@ -14,7 +14,7 @@ def _kinds(detail: dict[str, Any], kind: str) -> int:
 
 async def test_a_retried_command_is_applied_once_and_answers_the_same(api: ApiStack) -> None:
     async with api.client("th-chen") as http:
-        await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-IDEM"})
+        await open_as(api, "J-IDEM")
         key = {"Idempotency-Key": "assess-7f3a"}
         first = await http.post("/journeys/J-IDEM/assessments", json={"dimensions": RATINGS},
                                 headers=key)  # fmt: skip
@@ -44,7 +44,7 @@ async def test_the_same_key_from_another_account_or_operation_is_another_command
     api: ApiStack,
 ) -> None:
     async with api.client("th-chen") as http:
-        await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-IDEM-2"})
+        await open_as(api, "J-IDEM-2")
         headers = {"Idempotency-Key": "shared"}
         await http.post("/journeys/J-IDEM-2/notes", json={"text": "one"}, headers=headers)
         await http.post("/journeys/J-IDEM-2/events", json={"kind": "crisis"}, headers=headers)
@@ -75,7 +75,7 @@ async def test_a_retried_start_opens_one_journey(api: ApiStack) -> None:
 
 async def test_a_bad_key_is_refused_and_nothing_changes(api: ApiStack) -> None:
     async with api.client("th-chen") as http:
-        await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-IDEM-3"})
+        await open_as(api, "J-IDEM-3")
         for bad in ("", "x" * 65, "has space", "-leading", "a/b"):
             refused = await http.post(
                 "/journeys/J-IDEM-3/notes", json={"text": "n"}, headers={"Idempotency-Key": bad}

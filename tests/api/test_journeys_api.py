@@ -1,12 +1,13 @@
 """Every endpoint, every error path, and the access rules."""
 
+import re
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.conftest import TEAM, ApiStack
+from tests.api.conftest import TEAM, ApiStack, open_as
 from tests.clock import midday_zone, night_pins, pinned
 from tests.delivery.rows import park_one
 
@@ -14,10 +15,7 @@ RATINGS = {"d1": 3, "d2": 2, "d3": 1, "d4": 1, "d5": 3, "d6": 3}
 
 
 async def _create(api: ApiStack, journey_id: str, as_staff: str = "th-chen") -> None:
-    async with api.client(as_staff) as http:
-        created = await http.post("/journeys", json={"care_team": TEAM, "journey_id": journey_id})
-    assert created.status_code == 201, created.text
-    assert created.json() == {"journey_id": journey_id}
+    await open_as(api, journey_id, as_staff)
 
 
 async def _physician_accepts(api: ApiStack, journey_id: str) -> Any:
@@ -177,13 +175,17 @@ async def test_errors_name_the_field_and_change_nothing(api: ApiStack) -> None:
         assert again.status_code == 409
         assert again.json()["code"] == "reassessment_already_open"
         assert (await http.get("/journeys/J-API-ERR")).json()["live"] == before["live"]
-        dup = await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-API-ERR"})
-        assert dup.status_code == 409
-        assert dup.json()["code"] == "journey_exists"
+        # Callers never choose a journey id (it goes into the workflow id and links).
+        chosen = await http.post("/journeys", json={"care_team": TEAM, "journey_id": "J-API-ERR"})
+        assert chosen.status_code == 422
+        assert chosen.json()["detail"][0]["loc"] == ["body", "journey_id"]
         no_primary = {"members": [{"member_id": "th-chen", "role": "therapist"}]}
         assert (await http.post("/journeys", json={"care_team": no_primary})).status_code == 422
-        bad_id = await http.post("/journeys", json={"care_team": TEAM, "journey_id": "Jane Doe"})
-        assert bad_id.status_code == 422
+        named = {"care_team": TEAM, "journey_id": "Jane-Doe-1984-03-02-opioid-relapse"}
+        assert (await http.post("/journeys", json=named)).status_code == 422
+        generated = await http.post("/journeys", json={"care_team": TEAM})
+        assert generated.status_code == 201
+        assert re.fullmatch(r"J-[A-HJ-NP-Z2-9]{10}", generated.json()["journey_id"])
     async with api.client("ops-1") as http:
         missing_journey = await http.get("/journeys/J-NOPE")
         assert missing_journey.status_code == 404
@@ -248,14 +250,15 @@ async def test_clinicians_see_only_their_care_teams(api: ApiStack) -> None:
 
 
 async def test_audit_log_records_every_client_data_request_for_admins_only(api: ApiStack) -> None:
-    await _create(api, "J-API-AUD")
-    async with api.client("th-other") as http:
-        await http.get("/journeys/J-API-AUD")
     async with api.client("th-chen") as http:
-        await http.get("/journeys/J-API-AUD")
+        journey = (await http.post("/journeys", json={"care_team": TEAM})).json()["journey_id"]
+    async with api.client("th-other") as http:
+        await http.get(f"/journeys/{journey}")
+    async with api.client("th-chen") as http:
+        await http.get(f"/journeys/{journey}")
         assert (await http.get("/audit")).status_code == 403
     async with api.client("admin-1") as http:
-        entries = (await http.get("/audit", params={"journey_id": "J-API-AUD"})).json()["items"]
+        entries = (await http.get("/audit", params={"journey_id": journey})).json()["items"]
     seen = {(e["actor"], e["action"], e["outcome"]) for e in entries}
     assert ("th-chen", "POST /journeys", "ok") in seen
     assert ("th-chen", "GET /journeys/{journey_id}", "ok") in seen
