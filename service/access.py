@@ -55,11 +55,6 @@ def require_clinical(role: str, command: ClinicalCommand) -> None:
         )
 
 
-def not_on_care_team() -> AccessDeniedError:
-    """The refusal for a clinician outside the journey's care team."""
-    return AccessDeniedError(AccessCode.NOT_ON_CARE_TEAM, "not on this journey's care team")
-
-
 async def authorize(
     journeys: JourneyService, role: str, journey_id: str, cmd: StaffCommand
 ) -> None:

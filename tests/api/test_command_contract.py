@@ -95,8 +95,7 @@ async def test_a_note_reaches_the_timeline_and_the_team_but_not_outside(api: Api
 
 
 async def test_a_note_on_a_journey_of_another_team_is_refused(api: ApiStack) -> None:
-    async with api.client("th-chen") as http:
-        await open_as(api, "J-NOTE-2")
+    await open_as(api, "J-NOTE-2")
     async with api.client("th-other") as http:
         refused = await http.post("/journeys/J-NOTE-2/notes", json={"text": "not my client"})
     # Answered as a journey that does not exist: the answer confirms no id.
