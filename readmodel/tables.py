@@ -1,9 +1,9 @@
 """Typed SQLAlchemy 2.0 tables of the read model (ORM rows, apart from the pydantic contracts)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, MetaData, String, TypeDecorator, false
+from sqlalchemy import JSON, DateTime, Index, MetaData, String, Text, TypeDecorator, false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -297,3 +297,40 @@ class DispatchCursorRow(Base):
     __tablename__ = "dispatch_cursor"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int]
+
+
+class ConsentRow(Base):
+    """A client's written consent to disclose (42 CFR Part 2): to whom, why, what, how long."""
+
+    __tablename__ = "consents"
+    consent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    recipient: Mapped[str] = mapped_column(String(500))
+    recipient_kind: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(32))
+    purpose_detail: Mapped[str | None] = mapped_column(String(500))
+    data: Mapped[list[Any]]
+    effective_from: Mapped[date]
+    expires_on: Mapped[date | None]
+    signed_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class DisclosureRow(Base):
+    """One disclosure made outside the program, under the consent that allowed it."""
+
+    __tablename__ = "disclosures"
+    disclosure_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    consent_id: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(500))
+    purpose: Mapped[str] = mapped_column(String(32))
+    data: Mapped[list[Any]]
+    what: Mapped[str] = mapped_column(String(500))
+    channel: Mapped[str] = mapped_column(String(32))
+    disclosed_at: Mapped[datetime]
+    disclosed_by: Mapped[str] = mapped_column(String(64))
+    notice: Mapped[str] = mapped_column(Text)
