@@ -44,6 +44,7 @@ from clinical.policy_loader import load_policy
 from models.care import CareTeam, CareTeamMember, Role
 from models.clinical import AssessmentKind
 from models.commands import (
+    CompleteTask,
     DecideTransition,
     RecordAssessment,
     RecordCheckIn,
@@ -54,6 +55,7 @@ from models.commands import (
 from models.journey import Phase
 from models.staff import StaffRole
 from models.state import JourneyState
+from models.work import TaskKind, TaskStatus
 from readmodel.access import AccessRepository
 from readmodel.db import async_url, create_engine, sessionmaker
 from readmodel.migrate import migrate
@@ -328,6 +330,17 @@ async def _review(service: JourneyService, journey_id: str, **ratings: int) -> N
     )
 
 
+async def _close_withdrawal_checks(service: JourneyService, journey_id: str) -> None:
+    """The nurse closes the withdrawal checks still owed when the client leaves withdrawal
+    management (open work holds completion: without this the journey would never end)."""
+    state = await service.state(journey_id)
+    for task in state.tasks:
+        if task.kind is TaskKind.COLLECT_INSTRUMENT and task.status is TaskStatus.OPEN:
+            await service.send(
+                journey_id, CompleteTask(task_id=task.task_id, completed_by=PHYSICIAN)
+            )
+
+
 async def _fifteen_months(
     env: WorkflowEnvironment, service: JourneyService, journey_id: str, extra: int
 ) -> str:
@@ -347,6 +360,7 @@ async def _fifteen_months(
     )
     await env.sleep(timedelta(days=3, minutes=1))
     await review(d5=3, d6=3)
+    await _close_withdrawal_checks(service, journey_id)
     for _ in range(4):
         await env.sleep(timedelta(days=7, minutes=1))
         await review(d5=3, d6=3)
