@@ -25,6 +25,7 @@ COPY cli ./cli
 COPY api ./api
 COPY delivery ./delivery
 COPY bench ./bench
+COPY fhir_r4b ./fhir_r4b
 RUN pip install --no-cache-dir --no-deps . \
     && python -m compileall -q /app
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
-SOURCES := models workflows activities clinical readmodel runtime service delivery cli api bench worker.py
+SOURCES := models workflows activities clinical readmodel runtime service delivery cli api bench fhir_r4b worker.py
 # Bytecode for our own packages, written even when PYTHONDONTWRITEBYTECODE is set: the workflow
 # sandbox imports the workflow module afresh for every journey it loads, and without a .pyc it
 # compiles the source each time. Only changed files are compiled again.
