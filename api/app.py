@@ -7,11 +7,12 @@ from fastapi import FastAPI
 
 from api import dashboard
 from api.headers import SecurityHeaders
-from api.routers import audit, board, commands, deliveries, feed, health, journeys, me
+from api.routers import audit, board, clients, commands, deliveries, feed, health, journeys, me
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
 from delivery.store import DeliveryStore
 from readmodel.access import AccessRepository, session_rules
+from readmodel.clients import ClientKeys, ClientStore
 from readmodel.migrate import open_read_model
 from readmodel.queries import JourneyQueries
 from runtime.client import connect
@@ -31,6 +32,7 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
             access=AccessRepository(sessions, session_rules(settings)),
             policy=load_policy(settings.policy_path),
             deliveries=DeliveryStore(sessions),
+            clients=ClientStore(sessions, ClientKeys.from_settings(settings)),
             calendar=ProgramCalendar(settings.program_timezone),
         )
 
@@ -62,6 +64,7 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     for module in (journeys, board, feed, audit, health, me, deliveries):
         app.include_router(module.router)
     commands.install(app)
+    clients.install(app)
     dashboard.install(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from delivery.store import DeliveryStore
 from models.policy import Policy
 from readmodel.access import AccessRepository
+from readmodel.clients import ClientStore
 from readmodel.queries import JourneyQueries
 from service.days import ProgramCalendar
 from service.journeys import JourneyService
@@ -22,4 +23,6 @@ class ApiServices:
     access: AccessRepository
     policy: Policy
     deliveries: DeliveryStore
+    # Client records (PHI, field-encrypted); journeys carry only their opaque ids.
+    clients: ClientStore
     calendar: ProgramCalendar = field(default_factory=ProgramCalendar)

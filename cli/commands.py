@@ -115,10 +115,14 @@ async def start(
         SexAtBirth,
         typer.Option(help="Where known: sex-specific screening cut-offs (AUDIT-C) use it."),
     ] = SexAtBirth.UNKNOWN,
+    client: Annotated[
+        str | None,
+        typer.Option("--client", help="The client record's id (journeys client add), e.g. C-..."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Open a journey in intake with its care team; prints the new journey id."""
-    opened = OpenJourney(care_team=parse_team(member), sex_at_birth=sex_at_birth)
+    opened = OpenJourney(care_team=parse_team(member), sex_at_birth=sex_at_birth, client_id=client)
     who = actor(by)
     async with backend(get_settings()) as journeys:
         created = await journeys.start(opened, who)

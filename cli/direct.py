@@ -11,6 +11,7 @@ from models.journey import Phase
 from models.progress import ProgressView
 from models.views import FeedItem, JourneyListItem, LiveJourney, Timeline
 from readmodel.access import AccessRepository
+from readmodel.clients import ClientKeys, ClientStore
 from readmodel.queries import JourneyQueries
 from runtime.settings import Settings
 from service.days import Due, ProgramCalendar
@@ -41,6 +42,7 @@ class DirectBackend:
         self._queries = queries
         self._calendar = calendar or ProgramCalendar(settings.program_timezone)
         self._access = AccessRepository(queries.sessions)
+        self._clients = ClientStore(queries.sessions, ClientKeys.from_settings(settings))
         self._reader = reader
 
     @contextlib.asynccontextmanager
@@ -63,7 +65,9 @@ class DirectBackend:
         await self._access.record(self._reader, action, journey_id, "ok", detail)
 
     async def start(self, journey: OpenJourney, by: str) -> str:
-        """Open a journey with the configured policy."""
+        """Open a journey with the configured policy (for an existing client record, if named)."""
+        if journey.client_id is not None and not await self._clients.exists(journey.client_id):
+            raise JourneyError("--client: no such client")
         journey_id = new_journey_id()
         await self._journeys.start(
             StartJourney(
@@ -72,6 +76,7 @@ class DirectBackend:
                 started_by=by,
                 policy=load_policy(self._settings.policy_path),
                 sex_at_birth=journey.sex_at_birth,
+                client_id=journey.client_id,
             )
         )
         return journey_id

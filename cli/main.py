@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli import check, commands, demo, generic, notify, policy, setup, staff, up, views
+from cli import check, clients, commands, demo, generic, notify, policy, setup, staff, up, views
 from cli.context import remote
 from cli.errors import flush_and_exit
 from models.commands import OPERATIONS
@@ -50,6 +50,7 @@ staff.app.command("email")(notify.staff_email)
 app.add_typer(notify.webhooks, name="webhook")
 app.add_typer(notify.deliveries, name="deliveries")
 app.add_typer(policy.app, name="policy")
+app.add_typer(clients.app, name="client")
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ class StartJourney(StrictModel):
     policy: Policy
     # Where known at intake; some screening cut-offs depend on it (AUDIT-C).
     sex_at_birth: SexAtBirth = SexAtBirth.UNKNOWN
+    # The client record's opaque id; the record itself never enters the journey.
+    client_id: OpaqueId | None = None
 
 
 class OpenJourney(StrictModel):
@@ -48,6 +50,8 @@ class OpenJourney(StrictModel):
     care_team: CareTeam
     # Where known at intake; some screening cut-offs depend on it (AUDIT-C).
     sex_at_birth: SexAtBirth = SexAtBirth.UNKNOWN
+    # An existing client record's id (a second admission names the same one).
+    client_id: OpaqueId | None = None
 
 
 class RecordAssessment(StaffCommand):

@@ -64,6 +64,9 @@ class JourneyState(StrictModel):
     care_team: CareTeam
     # Clinical data for sex-specific cut-offs (AUDIT-C); states stored before it are unknown.
     sex_at_birth: SexAtBirth = SexAtBirth.UNKNOWN
+    # The client record's opaque id, never anything from the record itself (states stored
+    # before it, and journeys opened without a client: None).
+    client_id: OpaqueId | None = None
     segments: list[LocSegment] = Field(default_factory=list)
     reassessments: list[Reassessment] = Field(default_factory=list)
     tasks: list[Task] = Field(default_factory=list)
@@ -133,6 +136,8 @@ class JourneySummary(StrictModel):
     urgent: bool
     # Batches recorded before this field said nothing of it: completion was never held then.
     completion_held: bool = False
+    # The client record's opaque id (journeys opened without one, and older batches: None).
+    client_id: OpaqueId | None = None
     started_at: AwareDatetime
     updated_at: AwareDatetime
     ended_at: AwareDatetime | None

@@ -34,6 +34,8 @@ class JourneyListItem(View):
     urgent: bool
     # Aftercare is over but open work holds completion until the last of it closes.
     completion_held: bool = False
+    # The client record it is about (an opaque id; None for journeys opened without one).
+    client_id: str | None = None
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None

@@ -31,6 +31,7 @@ class JourneyValues(TypedDict):
     reassessment_due: datetime | None
     urgent: bool
     completion_held: bool
+    client_id: str | None
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None
@@ -158,6 +159,7 @@ def journey_row(batch: ProjectionBatch) -> JourneyValues:
         "reassessment_due": s.reassessment_due,
         "urgent": s.urgent,
         "completion_held": s.completion_held,
+        "client_id": s.client_id,
         "started_at": s.started_at,
         "updated_at": s.updated_at,
         "ended_at": s.ended_at,

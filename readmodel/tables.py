@@ -62,6 +62,8 @@ class JourneyRow(Base):
     urgent: Mapped[bool] = mapped_column(index=True)
     # Aftercare is over but open work holds completion (the board says so).
     completion_held: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The opaque id of the client record the journey is about (journeys opened without one: None).
+    client_id: Mapped[str | None] = mapped_column(String(64), index=True)
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -334,3 +336,31 @@ class DisclosureRow(Base):
     disclosed_at: Mapped[datetime]
     disclosed_by: Mapped[str] = mapped_column(String(64))
     notice: Mapped[str] = mapped_column(Text)
+
+
+class ClientRow(Base):
+    """A client record: every part of it sealed (AES-GCM, key id inside), no plaintext."""
+
+    __tablename__ = "clients"
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # ``sealed:<key id>:<base64>`` of each part of the record (JSON), bound to the client and
+    # the part: identity (names, date of birth, sex, gender, language), identifiers, contact,
+    # payer, court.
+    identity: Mapped[str] = mapped_column(Text)
+    identifiers: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(Text)
+    payer: Mapped[str] = mapped_column(Text)
+    court: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ClientIndexRow(Base):
+    """A keyed blind index entry (HMAC-SHA256 of a normalized name, date of birth or MRN)."""
+
+    __tablename__ = "client_index"
+    __table_args__ = (Index("ix_client_index_kind_digest", "kind", "digest"),)
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # ``<key id>:<hex digest>``: found under every key of the ring, so a rotation loses nothing.
+    digest: Mapped[str] = mapped_column(String(200), primary_key=True)

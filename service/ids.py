@@ -12,6 +12,11 @@ def new_journey_id() -> str:
     return "J-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
 
+def new_client_id() -> str:
+    """A new opaque client id such as ``C-Q4ZK8N2WXR`` (never derived from client data)."""
+    return "C-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
 def _digest(*parts: str) -> bytes:
     return hashlib.sha256("\0".join(parts).encode()).digest()
 

@@ -10,11 +10,13 @@ from temporalio.testing import WorkflowEnvironment
 from api.services import ApiServices
 from delivery.store import DeliveryStore
 from readmodel.access import AccessRepository
+from readmodel.clients import ClientKeys, ClientStore
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
 from service.journeys import JourneyService
 from tests.builders import policy
+from tests.conftest import TEST_KEY, TEST_KEY_ID
 from worker import create_worker
 
 
@@ -32,6 +34,7 @@ async def api_services(env: WorkflowEnvironment, directory: Path) -> AsyncIterat
         access=AccessRepository(sessions),
         policy=policy(),
         deliveries=DeliveryStore(sessions),
+        clients=ClientStore(sessions, ClientKeys.of({TEST_KEY_ID: TEST_KEY}, TEST_KEY_ID)),
     )
     try:
         async with create_worker(env.client, queue, sessions):

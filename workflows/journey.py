@@ -84,6 +84,7 @@ class ClientJourneyWorkflow:
             # The execution's start event time, not now(): an empty first workflow task is
             # folded away on replay, so now() here could differ between run and replay.
             self._state = commands.start(journey.start, workflow.info().workflow_start_time)
+            self._state.client_id = journey.start.client_id
             self._state.rules = LEGACY_RULES
         if workflow.patched(CLINICAL_SAFETY_RULES):
             self._state.rules = max(self._state.rules, SAFETY_RULES)

@@ -61,6 +61,7 @@ def build_batch(state: JourneyState, projected: Projected | None = None) -> Proj
         reassessment_due=active.due_at if active else None,
         urgent=state.urgent,
         completion_held=state.aftercare is not None and state.aftercare.completion_held,
+        client_id=state.client_id,
         started_at=state.started_at,
         updated_at=state.outbox[-1].occurred_at if state.outbox else state.started_at,
         ended_at=state.ended_at,

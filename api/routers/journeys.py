@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 
 from api.bodies import IDEMPOTENCY_PARAMETER, body_spec, idempotency_key, read_body
 from api.deps import Audited, Services
@@ -37,6 +38,11 @@ async def create_journey(request: Request, services: Services, audit: Audited) -
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "clinicians open journeys for their own team"
         )
+    if body.client_id is not None and not await services.clients.exists(body.client_id):
+        raise RequestValidationError(
+            [{"type": "not_found", "loc": ("body", "client_id"), "msg": "no such client",
+              "input": {}}]
+        )  # fmt: skip
     key = idempotency_key(request)
     # The service makes the id; a start retried with its key finds the journey its first try
     # opened (the id is derived from the account and the key).
@@ -49,6 +55,7 @@ async def create_journey(request: Request, services: Services, audit: Audited) -
             started_by=staff.staff_id,
             policy=services.policy,
             sex_at_birth=body.sex_at_birth,
+            client_id=body.client_id,
         ),
         retried=key is not None,
     )

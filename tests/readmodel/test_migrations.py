@@ -44,4 +44,4 @@ async def test_concurrent_and_repeated_migrations_agree(database_url: str) -> No
             await connection.exec_driver_sql("SELECT version_num FROM alembic_version")
         ).all()
     await engine.dispose()
-    assert version == [("0007",)]
+    assert version == [("0008",)]
