@@ -7,12 +7,24 @@ from fastapi import FastAPI
 
 from api import dashboard
 from api.headers import SecurityHeaders
-from api.routers import audit, board, clients, commands, deliveries, feed, health, journeys, me
+from api.routers import (
+    audit,
+    board,
+    clients,
+    commands,
+    consents,
+    deliveries,
+    feed,
+    health,
+    journeys,
+    me,
+)
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
 from delivery.store import DeliveryStore
 from readmodel.access import AccessRepository, session_rules
 from readmodel.clients import ClientKeys, ClientStore
+from readmodel.consents import ConsentStore
 from readmodel.migrate import open_read_model
 from readmodel.queries import JourneyQueries
 from runtime.client import connect
@@ -33,6 +45,7 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
             policy=load_policy(settings.policy_path),
             deliveries=DeliveryStore(sessions),
             clients=ClientStore(sessions, ClientKeys.from_settings(settings)),
+            consents=ConsentStore(sessions),
             calendar=ProgramCalendar(settings.program_timezone),
         )
 
@@ -61,7 +74,7 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     )
     if services is not None:
         app.state.services = services
-    for module in (journeys, board, feed, audit, health, me, deliveries):
+    for module in (journeys, board, feed, audit, health, me, deliveries, consents):
         app.include_router(module.router)
     commands.install(app)
     clients.install(app)

@@ -6,6 +6,7 @@ from delivery.store import DeliveryStore
 from models.policy import Policy
 from readmodel.access import AccessRepository
 from readmodel.clients import ClientStore
+from readmodel.consents import ConsentStore
 from readmodel.queries import JourneyQueries
 from service.days import ProgramCalendar
 from service.journeys import JourneyService
@@ -25,4 +26,6 @@ class ApiServices:
     deliveries: DeliveryStore
     # Client records (PHI, field-encrypted); journeys carry only their opaque ids.
     clients: ClientStore
+    # Consents to disclose and the disclosure log (42 CFR Part 2).
+    consents: ConsentStore
     calendar: ProgramCalendar = field(default_factory=ProgramCalendar)

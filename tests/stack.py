@@ -11,6 +11,7 @@ from api.services import ApiServices
 from delivery.store import DeliveryStore
 from readmodel.access import AccessRepository
 from readmodel.clients import ClientKeys, ClientStore
+from readmodel.consents import ConsentStore
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
 from readmodel.queries import JourneyQueries
@@ -35,6 +36,7 @@ async def api_services(env: WorkflowEnvironment, directory: Path) -> AsyncIterat
         policy=policy(),
         deliveries=DeliveryStore(sessions),
         clients=ClientStore(sessions, ClientKeys.of({TEST_KEY_ID: TEST_KEY}, TEST_KEY_ID)),
+        consents=ConsentStore(sessions),
     )
     try:
         async with create_worker(env.client, queue, sessions):
