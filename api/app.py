@@ -15,6 +15,7 @@ from api.routers import (
     consents,
     deliveries,
     feed,
+    fhir,
     health,
     journeys,
     me,
@@ -74,7 +75,7 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     )
     if services is not None:
         app.state.services = services
-    for module in (journeys, board, feed, audit, health, me, deliveries, consents):
+    for module in (journeys, board, feed, audit, health, me, deliveries, consents, fhir):
         app.include_router(module.router)
     commands.install(app)
     clients.install(app)

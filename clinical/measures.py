@@ -75,7 +75,13 @@ def apply_record_instrument(
         EventKind.INSTRUMENT_RECORDED,
         now,
         f"{result.code} recorded: {result.total} ({_band(result)})",
-        refs={"instrument": result.code, "total": str(result.total)},
+        # The item answers too: a FHIR export rebuilds the QuestionnaireResponse from them.
+        refs={
+            "instrument": result.code,
+            "total": str(result.total),
+            "answers": ",".join(str(a) for a in result.answers),
+            "registry": result.registry_version,
+        },
     )
     monitoring.recorded(state, result.code, result.total, now)
     for rule in fired_triggers(state.policy.triggers, state.loc_code, previous, result):

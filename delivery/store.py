@@ -194,6 +194,17 @@ class DeliveryStore:
         async with self._sessions() as session:
             return [DeliveryView.model_validate(r) for r in (await session.scalars(query)).all()]
 
+    async def of_journey(self, journey_id: str, limit: int = 1000) -> list[DeliveryView]:
+        """One journey's deliveries, oldest first (a FHIR export's Communications)."""
+        query = (
+            select(DeliveryRow)
+            .where(DeliveryRow.journey_id == journey_id)
+            .order_by(DeliveryRow.created_at, DeliveryRow.key)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return [DeliveryView.model_validate(r) for r in (await session.scalars(query)).all()]
+
     async def get(self, key: str) -> DeliveryRow | None:
         """One delivery."""
         async with self._sessions() as session:

@@ -236,7 +236,10 @@ def test_a_journey_scores_audit_c_with_the_sex_recorded_at_intake(
     assert (done.instrument.band, done.instrument.cutoff_for) == (band, sex)
     assert state.measurements[-1].band == band
     assert state.outbox[-1].summary == summary
-    assert state.outbox[-1].refs == {"instrument": "AUDIT-C", "total": "3"}
+    refs = state.outbox[-1].refs
+    assert (refs["instrument"], refs["total"]) == ("AUDIT-C", "3")
+    # The item answers and the registry version travel too (a FHIR export rebuilds from them).
+    assert (refs["answers"], refs["registry"]) == ("1,1,1", done.instrument.registry_version)
 
 
 def test_a_start_command_without_sex_at_birth_records_it_as_unknown() -> None:
