@@ -48,6 +48,7 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
             clients=ClientStore(sessions, ClientKeys.from_settings(settings)),
             consents=ConsentStore(sessions),
             calendar=ProgramCalendar(settings.program_timezone),
+            mrn_system=settings.ehr_mrn_system,
         )
 
 
@@ -75,10 +76,11 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     )
     if services is not None:
         app.state.services = services
-    for module in (journeys, board, feed, audit, health, me, deliveries, consents, fhir):
+    for module in (journeys, board, feed, audit, health, me, deliveries, consents):
         app.include_router(module.router)
     commands.install(app)
     clients.install(app)
+    fhir.install(app)
     dashboard.install(app)
     app.add_middleware(SecurityHeaders)
     return app

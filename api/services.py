@@ -8,6 +8,7 @@ from readmodel.access import AccessRepository
 from readmodel.clients import ClientStore
 from readmodel.consents import ConsentStore
 from readmodel.queries import JourneyQueries
+from runtime.settings import DEFAULT_MRN_SYSTEM
 from service.days import ProgramCalendar
 from service.journeys import JourneyService
 
@@ -29,3 +30,5 @@ class ApiServices:
     # Consents to disclose and the disclosure log (42 CFR Part 2).
     consents: ConsentStore
     calendar: ProgramCalendar = field(default_factory=ProgramCalendar)
+    # The EHR's medical-record-number system (FHIR Patient.identifier.system).
+    mrn_system: str = DEFAULT_MRN_SYSTEM

@@ -17,6 +17,9 @@ def _env(name: str) -> AliasChoices:
 _NO_LOCAL_DAY = frozenset({"localtime", "Factory", "posixrules"})
 
 
+DEFAULT_MRN_SYSTEM = "urn:recovery-journeys:ehr-mrn"
+
+
 class Settings(BaseSettings):
     """Every setting of the service; env prefix ``JOURNEYS_`` (Temporal ones also unprefixed)."""
 
@@ -83,6 +86,9 @@ class Settings(BaseSettings):
     # Refused dashboard logins allowed per account and per client address within the window.
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # The identifier system of the EHR's medical record numbers: POST /fhir/Patient matches a
+    # client by the identifier in this system.
+    ehr_mrn_system: str = Field(default=DEFAULT_MRN_SYSTEM, min_length=1, max_length=200)
 
     @field_validator("temporal_address")
     @classmethod

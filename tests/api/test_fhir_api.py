@@ -126,3 +126,73 @@ async def test_a_client_outside_ones_teams_cannot_be_exported(api: ApiStack) -> 
     assert hidden.status_code == missing.status_code == 404
     async with api.client("th-chen") as http:
         assert (await http.get(f"/clients/{client}/disclosures")).json() == []
+
+
+EHR_MRN = "urn:recovery-journeys:ehr-mrn"
+PATIENT: dict[str, Any] = {
+    "resourceType": "Patient",
+    "identifier": [{"system": EHR_MRN, "value": "MRN-900173"}],
+    "name": [{"use": "official", "family": "Okafor", "given": ["Chidi"]}],
+    "birthDate": "1979-11-02",
+}
+
+
+async def test_a_patient_is_created_once_and_matched_by_mrn_after(api: ApiStack) -> None:
+    async with api.client("ops-1") as http:
+        created = await http.post("/fhir/Patient", json=PATIENT)
+        again = await http.post("/fhir/Patient", json=PATIENT)
+        no_mrn = await http.post("/fhir/Patient", json={**PATIENT, "identifier": []})
+        no_birth = {k: v for k, v in PATIENT.items() if k != "birthDate"}
+        other_mrn = [{"system": EHR_MRN, "value": "MRN-1"}]
+        no_dob = await http.post("/fhir/Patient", json={**no_birth, "identifier": other_mrn})
+        not_json = await http.post("/fhir/Patient", content=b"{oops")
+    assert (created.status_code, again.status_code) == (201, 200)
+    assert created.json()["id"] == again.json()["id"]
+    assert created.headers["content-type"].startswith("application/fhir+json")
+    for refused, where in ((no_mrn, "Patient.identifier"), (no_dob, "Patient.birthDate"),
+                           (not_json, "Patient")):  # fmt: skip
+        assert refused.status_code == 422
+        outcome = refused.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert outcome["issue"][0]["expression"] == [where]
+    async with api.client("th-chen") as http:
+        assert (await http.post("/fhir/Patient", json=PATIENT)).status_code == 403
+
+
+async def test_a_phq9_questionnaire_response_fires_the_item_9_trigger(api: ApiStack) -> None:
+    # A PHQ-9 as an EHR sends it: the one exported from another client's journey.
+    source = await _client_in_treatment(api, "J-FHIR-SRC")
+    async with api.client("th-chen") as http:
+        await http.post(f"/clients/{source}/consents", json=_consent())
+        (response,) = _resources((await _export(http, source)).json(), "QuestionnaireResponse")
+    async with api.client("ops-1") as http:
+        patient = {**PATIENT, "identifier": [{"system": EHR_MRN, "value": "MRN-PHQ9"}]}
+        client = str((await http.post("/fhir/Patient", json=patient)).json()["id"])
+    await open_as(api, "J-FHIR-IN", "ops-1", client_id=client)
+    async with api.client("th-chen") as http:
+        for _ in range(100):
+            if (await http.get(f"/clients/{client}")).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        incoming = {**response, "subject": {"reference": f"Patient/{client}"}}
+        incoming.pop("id", None)
+        bad = {**incoming, "item": incoming["item"][:8]}
+        refused = await http.post("/fhir/QuestionnaireResponse", json=bad)
+        recorded = await http.post("/fhir/QuestionnaireResponse", json=incoming)
+        stranger = {**incoming, "subject": {"reference": "Patient/C-NOSUCHCLNT"}}
+        unknown = await http.post("/fhir/QuestionnaireResponse", json=stranger)
+        detail = (await http.get("/journeys/J-FHIR-IN")).json()
+    async with api.client("ops-1") as http:
+        not_clinical = await http.post("/fhir/QuestionnaireResponse", json=incoming)
+    assert refused.status_code == 422
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert recorded.status_code == 200, recorded.text
+    assert recorded.json()["instrument"]["code"] == "PHQ-9"
+    assert "self_harm_risk" in recorded.json()["instrument"]["flags"]
+    kinds = [e["kind"] for e in detail["timeline"]["events"]]
+    assert kinds.count("instrument_recorded") == 1  # the refused one changed nothing
+    assert "trigger_fired" in kinds
+    assert any(t["kind"] == "safety_follow_up" for t in detail["timeline"]["tasks"])
+    assert unknown.status_code == 404
+    assert not_clinical.status_code == 403
+    assert not_clinical.json()["code"] == "clinical_role_required"
