@@ -8,10 +8,10 @@ printed only to the terminal that asked; the audit log keeps the client's id, ne
 import contextlib
 import inspect
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Client records (PHI: kept encrypted, outside Temporal).", no_args_is_help=True
 )
+T = TypeVar("T")
 ClientArg = Annotated[str, typer.Argument(help="Client id, e.g. C-Q4ZK8N2WXR.")]
 Text = Annotated[str | None, typer.Option()]
 
@@ -130,8 +131,11 @@ class RemoteClients:
 
 
 @contextlib.asynccontextmanager
-async def _clients(by: str | None) -> AsyncIterator[Clients]:
-    """Over ``--api`` when given, else the read model with ``--by`` audited."""
+async def opened(
+    by: str | None, over_api: Callable[[Any], T], direct: Callable[[Any, str], T]
+) -> AsyncIterator[T]:
+    """``over_api(api)`` over ``--api`` when given, else ``direct(sessions, reader)`` on the read
+    model with the ``--by`` staff id as the reader; what is missing is one line, exit 1."""
     from service.journeys import JourneyError, JourneyNotFoundError
 
     try:
@@ -140,7 +144,7 @@ async def _clients(by: str | None) -> AsyncIterator[Clients]:
 
             api = RemoteBackend(remote.url, remote.token or "")
             try:
-                yield RemoteClients(api)
+                yield over_api(api)
             finally:
                 await api.close()
             return
@@ -148,11 +152,20 @@ async def _clients(by: str | None) -> AsyncIterator[Clients]:
         from readmodel.migrate import open_read_model
 
         async with open_read_model(get_settings().effective_database_url) as sessions:
-            yield DirectClients(sessions, reader)
-    except (LookupError, JourneyNotFoundError):
-        raise fail("client not found") from None
+            yield direct(sessions, reader)
+    except (LookupError, JourneyNotFoundError) as exc:
+        # A client's consent is the one other thing looked up by id (cli/consents.py).
+        missing = "consent" if str(exc) == "consent not found" else "client"
+        raise fail(f"{missing} not found") from None
     except JourneyError as exc:
         raise fail(str(exc)) from None
+
+
+def _clients(by: str | None) -> contextlib.AbstractAsyncContextManager[Clients]:
+    """Over ``--api`` when given, else the read model with ``--by`` audited."""
+    over_api: Callable[[Any], Clients] = RemoteClients
+    direct: Callable[[Any, str], Clients] = DirectClients
+    return opened(by, over_api, direct)
 
 
 def _shown(client_id: str) -> str:

@@ -6,7 +6,20 @@ from typing import Annotated
 
 import typer
 
-from cli import check, clients, commands, demo, generic, notify, policy, setup, staff, up, views
+from cli import (
+    check,
+    clients,
+    commands,
+    consents,
+    demo,
+    generic,
+    notify,
+    policy,
+    setup,
+    staff,
+    up,
+    views,
+)
 from cli.context import remote
 from cli.errors import flush_and_exit
 from models.commands import OPERATIONS
@@ -51,6 +64,8 @@ app.add_typer(notify.webhooks, name="webhook")
 app.add_typer(notify.deliveries, name="deliveries")
 app.add_typer(policy.app, name="policy")
 app.add_typer(clients.app, name="client")
+app.add_typer(consents.app, name="consent")
+app.command("disclosures")(consents.disclosures)
 
 
 def main() -> None:
