@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
@@ -18,7 +19,7 @@ from rich.markup import escape
 from cli import render
 from cli.clients import ClientArg, DirectClients, _shown, opened
 from cli.commands import AsJson, By
-from cli.errors import invalid, run
+from cli.errors import EXIT_REJECTED, fail, invalid, run
 from models.consent import Consent, ConsentTerms, DataClass, Disclosure, Purpose, RecipientKind
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ class DirectConsents:
 
         self._clients = DirectClients(sessions, by)
         self._store = ConsentStore(sessions)
+        self._sessions = sessions
         self._by = by
 
     @contextlib.asynccontextmanager
@@ -280,3 +282,97 @@ async def disclosures(client: ClientArg, by: By = None, as_json: AsJson = False)
     else:
         columns = ["when", "to", "why", "what", "consent", "by"]
         render.table(f"Disclosures of {_shown(client)}", columns, [_disclosed(d) for d in found])
+
+
+class Refused(Exception):
+    """The export was refused: no active consent covers it (the reason says why)."""
+
+
+async def _export_direct(
+    consents: "DirectConsents", client_id: str, recipient: str, purpose: Purpose
+) -> tuple[dict[str, Any], str]:
+    from clinical.policy_loader import load_policy
+    from delivery.store import DeliveryStore
+    from readmodel.consents import DisclosureRefusedError
+    from readmodel.queries import JourneyQueries
+    from runtime.settings import get_settings
+    from service.disclosure import RecordSources, export_everything
+
+    clients = consents._clients._store
+    async with consents._clients._audited("client.export", f"client {_shown(client_id)}") as notes:
+        view = await clients.get(client_id)
+        if view is None:
+            raise LookupError("client not found")
+        sessions = consents._sessions
+        sources = RecordSources(
+            clients=clients, consents=consents._store, queries=JourneyQueries(sessions),
+            deliveries=DeliveryStore(sessions),
+            registry=load_policy(get_settings().policy_path).instruments,
+        )  # fmt: skip
+        try:
+            body, disclosed = await export_everything(
+                sources, client_id, view.record, recipient, purpose, consents._by
+            )
+        except DisclosureRefusedError as exc:
+            notes.append("no consent")
+            raise Refused(str(exc)) from None
+        notes.append(f"disclosure {disclosed.disclosure_id}")
+        return body, disclosed.disclosure_id
+
+
+async def _export_remote(
+    consents: "RemoteConsents", client_id: str, recipient: str, purpose: Purpose
+) -> tuple[dict[str, Any], str]:
+    path = f"/fhir/Patient/{client_id}/$everything"
+    params = {"recipient": recipient, "purpose": purpose.value}
+    response = await consents._api._http.get(path, params=params)
+    if response.status_code == 403 and response.json().get("code") == "no_consent":
+        raise Refused(str(response.json()["detail"]))
+    if response.status_code == 404:
+        raise LookupError("client not found")
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body, "(logged by the API)"
+
+
+@run
+async def export(
+    client: ClientArg,
+    fhir: Annotated[Path, typer.Option("--fhir", help="Write the FHIR R4B Bundle (JSON) here.")],
+    recipient: Annotated[str, typer.Option(help="Who receives it, as the consent names them.")],
+    purpose: Annotated[
+        str, typer.Option(help="treatment, payment, health_care_operations, other.")
+    ],
+    by: By = None,
+) -> None:
+    """Disclose a client's record as a FHIR R4B Bundle to a recipient, only under an active
+    consent covering them (42 CFR Part 2); the disclosure is logged in the accounting. The file
+    holds client data: it is written readable by its owner only."""
+    why = _choice(Purpose, purpose, "--purpose")
+    if len(recipient.strip()) == 0 or len(recipient) > 500:
+        raise invalid("--recipient", "1-500 characters")
+    try:
+        async with _consents(by) as consents:
+            if isinstance(consents, DirectConsents):
+                body, disclosure = await _export_direct(consents, client, recipient, why)
+            else:
+                assert isinstance(consents, RemoteConsents)
+                body, disclosure = await _export_remote(consents, client, recipient, why)
+    except Refused as exc:
+        raise fail(f"refused (no_consent): {exc}", EXIT_REJECTED) from None
+    _write_private(fhir, json.dumps(body, indent=1))
+    count = len(body.get("entry", []))
+    render.console.print(
+        f"disclosed {count} resources to {escape(recipient)} ({why.value}); "
+        f"disclosure {disclosure}; written to {escape(str(fhir))}", highlight=False,
+    )  # fmt: skip
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (it holds client data)."""
+    import os
+
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)

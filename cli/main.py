@@ -66,6 +66,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(clients.app, name="client")
 app.add_typer(consents.app, name="consent")
 app.command("disclosures")(consents.disclosures)
+app.command("export")(consents.export)
 
 
 def main() -> None:

@@ -250,3 +250,43 @@ async def disclose(url: str, client_id: str) -> str:
         return logged.disclosure_id
     finally:
         await engine.dispose()
+
+
+def test_export_writes_the_bundle_only_under_a_consent_and_logs_the_disclosure(
+    database: str, client: str, tmp_path: Any
+) -> None:
+    out_file = tmp_path / "export.json"
+    export = ["export", client, "--fhir", str(out_file), "--recipient", RECIPIENT,
+              "--purpose", "treatment", "--by", "ops-1"]  # fmt: skip
+    code, out = journeys(*export)
+    assert code == 3, out
+    assert "refused (no_consent): no consent names this recipient" in out
+    assert not out_file.exists()
+    code, out = journeys("consent", "add", client, "--recipient", RECIPIENT, "--recipient-kind",
+                         "person", "--purpose", "treatment", "--data", "all_records", "--from",
+                         "2026-01-01", "--signed-at", "2026-01-01T09:30:00+00:00",
+                         "--by", "ops-1")  # fmt: skip
+    assert code == 0, out
+    consent = out.strip()
+    code, out = journeys(*export)
+    assert code == 0, out
+    assert "disclosed" in out
+    assert out_file.stat().st_mode & 0o777 == 0o600  # client data: owner only
+    bundle = json.loads(out_file.read_text())
+    assert bundle["resourceType"] == "Bundle"
+    (patient,) = [e["resource"] for e in bundle["entry"]
+                  if e["resource"]["resourceType"] == "Patient"]  # fmt: skip
+    assert patient["name"][0]["family"] == "Achterberg"
+    assert "42 CFR part 2" in bundle["meta"]["extension"][0]["valueString"]
+    code, out = journeys("disclosures", client, "--by", "ops-1", "--json")
+    (logged,) = json.loads(out)
+    assert (logged["consent_id"], logged["channel"]) == (consent, "fhir_export")
+    bad = ["export", client, "--fhir", str(out_file), "--recipient", RECIPIENT, "--by", "ops-1"]
+    code, out = journeys(*bad, "--purpose", "gossip")
+    assert code == 1
+    code, out = journeys("export", "C-NOSUCHCLNT", *bad[2:], "--purpose", "treatment")
+    assert (code, out.strip()) == (1, "error: client not found")
+    entries = asyncio.run(audit(database))
+    actions = [(e.action, e.outcome) for e in entries if e.action == "client.export"]
+    assert ("client.export", "ok") in actions
+    assert ("client.export", "Refused") in actions
