@@ -1,12 +1,12 @@
 """The operations dashboard: server-rendered pages over the same services as the API."""
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -31,6 +31,7 @@ from api.deps import (
 )
 from api.errors import refused_for_actor
 from api.routers.board import board_for, scope
+from api.routers.clients import ClientHidden, _visible
 from api.routers.commands import send_command
 from api.services import ApiServices
 from delivery.store import UnknownTargetError
@@ -51,6 +52,8 @@ from models.journey import DischargeReason, Phase
 from models.plan import RecoverySupport
 from models.policy import ClinicalEventKind
 from readmodel.access import csrf_token
+from readmodel.clients import ClientSearch
+from readmodel.consents import UnknownConsentError
 from service.access import AccessDeniedError
 from service.journeys import CommandRejectedError, JourneyNotFoundError
 from service.live import live_view
@@ -90,6 +93,9 @@ def _page_answer(request: Request, exc: Exception) -> Response | None:
     if isinstance(exc, JourneyNotFoundError | JourneyHidden):
         # One answer whether the journey is missing or outside the account's scope.
         return _render(request, "base.html", staff=staff, error="Journey not found.", status=404)
+    if isinstance(exc, ClientHidden):
+        # The same for a client that does not exist and one the account may not see.
+        return _render(request, "base.html", staff=staff, error="Client not found.", status=404)
     if refused_for_actor(exc):
         message = exc.message if isinstance(exc, AccessDeniedError | CommandRejectedError) else ""
         context = {"staff": staff, "error": f"Refused: {message}", "journey_id": journey_id,
@@ -226,11 +232,80 @@ async def logout(
 
 @router.get("/")
 async def board_page(request: Request, services: Services, audit: Audited) -> HTMLResponse:
-    """Counts, the work queue and the journeys the staff member may see."""
+    """Counts, the work queue and the journeys the staff member may see, each with its
+    client's name for staff who may see the client (one lookup for the whole page)."""
     staff = audit.staff
     board = await board_for(services, staff)
     journeys = await services.queries.list_journeys(member=scope(staff), limit=100)
-    return _render(request, "board.html", staff=staff, page="board", board=board, journeys=journeys)
+    work = board.work
+    tasks = [*work.past_due, *work.today, *work.tomorrow]
+    named = await services.clients.names(
+        staff, [j.journey_id for j in journeys if j.client_id] + [t.journey_id for t in tasks]
+    )
+    return _render(
+        request, "board.html", staff=staff, page="board", board=board, journeys=journeys,
+        named=named,
+    )  # fmt: skip
+
+
+@router.get("/ui/clients")
+async def clients_page(
+    request: Request,
+    services: Services,
+    audit: Audited,
+    name: Annotated[str, Query(max_length=200)] = "",
+    dob: Annotated[str, Query(max_length=10)] = "",
+    mrn: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Find clients by exact name, date of birth or MRN (only those the staff member may see)."""
+    criteria = {"name": name.strip(), "dob": dob.strip(), "mrn": mrn.strip()}
+    given = [k for k, v in criteria.items() if v]
+    context: dict[str, Any] = {"staff": audit.staff, "page": "clients", "criteria": criteria}
+    if not given:
+        audit.detail = "search form"
+        return _render(request, "clients.html", found=None, **context)
+    try:
+        born = date.fromisoformat(criteria["dob"]) if criteria["dob"] else None
+    except ValueError:
+        audit.detail = "search by dob: not a date"
+        return _render(request, "clients.html", found=None, error="dob: use YYYY-MM-DD", **context)
+    search = ClientSearch(name=criteria["name"] or None, dob=born, mrn=criteria["mrn"] or None)
+    clients = services.clients
+    found = await clients.visible(audit.staff, await clients.find(search, 50))
+    audit.detail = f"search by {', '.join(given)}; {len(found)} found: " + " ".join(
+        c.client_id for c in found
+    )
+    return _render(request, "clients.html", found=found, **context)
+
+
+@router.get("/ui/clients/{client_id}")
+async def client_page(
+    client_id: str, request: Request, services: Services, audit: Audited
+) -> Response:
+    """One client: the record, every episode, the consents and the accounting of disclosures."""
+    client = await _visible(services, audit, client_id)
+    return _render(
+        request, "client.html", staff=audit.staff, page="clients", client=client,
+        record=client.record, episodes=await services.clients.journeys(client_id),
+        consents=await services.consents.consents(client_id),
+        disclosures=await services.consents.disclosures(client_id), today=date.today(),
+    )  # fmt: skip
+
+
+@router.post("/ui/clients/{client_id}/consents/{consent_id}/revoke", dependencies=FORM_POST)
+async def revoke_form(
+    client_id: str, consent_id: str, services: Services, audit: Audited
+) -> Response:
+    """Revoke one of the client's consents: no disclosure under it from now on."""
+    await _visible(services, audit, client_id)
+    audit.detail = f"client {client_id}; consent {consent_id[:64]}"
+    page = f"/ui/clients/{quote(client_id)}"
+    try:
+        await services.consents.revoke(client_id, consent_id, audit.staff.staff_id)
+    except UnknownConsentError:
+        audit.outcome = "refused"
+        return RedirectResponse(f"{page}?error={quote('Consent not found.')}", 303)
+    return RedirectResponse(f"{page}?message={quote(f'Consent {consent_id} revoked.')}", 303)
 
 
 @router.get("/ui/feed")
@@ -271,6 +346,8 @@ async def journey_page(
     staff = audit.staff
     state = await services.journeys.state(journey_id)
     progress = await services.journeys.progress(journey_id)
+    named = await services.clients.names(staff, [journey_id])
+    client = named.get(journey_id)
     return _render(
         request,
         "journey.html",
@@ -286,6 +363,8 @@ async def journey_page(
         if state.policy.instruments
         else [],
         discharge_reasons=[d.value for d in DischargeReason],
+        client=client,
+        episodes=await services.clients.journeys(client.client_id) if client else [],
     )
 
 

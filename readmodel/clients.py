@@ -148,6 +148,14 @@ class ClientSearch:
         return terms
 
 
+@dataclass(frozen=True)
+class Named:
+    """A journey's client as lists show it: the id and the name to call them by."""
+
+    client_id: str
+    name: str
+
+
 class ClientExistsError(Exception):
     """A client record with that id already exists."""
 
@@ -275,6 +283,35 @@ class ClientStore:
     async def visible(self, staff: StaffAccount, clients: Iterable[ClientView]) -> list[ClientView]:
         """The records among ``clients`` that ``staff`` may see."""
         return [c for c in clients if await self.can_see(staff, c.client_id)]
+
+    async def names(self, staff: StaffAccount, journey_ids: Iterable[str]) -> dict[str, Named]:
+        """The client of each of ``journey_ids`` that names one ``staff`` may see, with the
+        name to call them by (preferred, else given), in one query; only the identity part
+        of each record is opened."""
+        ids = sorted(set(journey_ids))
+        if not ids:
+            return {}
+        query = (
+            select(JourneyRow.journey_id, ClientRow.client_id, ClientRow.identity)
+            .join(ClientRow, ClientRow.client_id == JourneyRow.client_id)
+            .where(JourneyRow.journey_id.in_(ids))
+        )
+        if staff.role not in SEES_ALL:
+            teams = (
+                select(JourneyRow.client_id)
+                .join(MemberRow, MemberRow.journey_id == JourneyRow.journey_id)
+                .where(MemberRow.member_id == staff.staff_id, JourneyRow.client_id.is_not(None))
+            )
+            query = query.where(ClientRow.client_id.in_(teams))
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        named = {}
+        for journey_id, client_id, identity in rows:
+            part = self._keys.open_part(client_id, "identity", identity)
+            preferred, legal = part.get("preferred_name"), part.get("legal_name")
+            given = legal.get("given") if isinstance(legal, dict) else None
+            named[journey_id] = Named(client_id, str(preferred or given or client_id))
+        return named
 
     async def journeys(self, client_id: str) -> list[JourneyListItem]:
         """Every journey of the client (each admission), newest first."""
