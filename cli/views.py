@@ -10,6 +10,7 @@ from cli.context import backend, remote
 from cli.errors import run
 from cli.values import staff_id_value
 from models.journey import Phase
+from models.progress import ProgressView
 from models.views import LiveJourney, Timeline
 from runtime.settings import get_settings
 from service.days import Due
@@ -128,6 +129,11 @@ async def progress(
     if as_json:
         render.print_json(view)
         return
+    _print_progress(view)
+
+
+def _print_progress(view: ProgressView) -> None:
+    """The progress view as fields and tables on the terminal."""
     review = view.plan_review
     render.fields(
         f"Progress of {view.journey_id}",
