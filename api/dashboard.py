@@ -31,7 +31,7 @@ from api.deps import (
 )
 from api.errors import refused_for_actor
 from api.routers.board import board_for, scope
-from api.routers.clients import ClientHidden, _visible
+from api.routers.clients import ClientHidden, visible_client
 from api.routers.commands import send_command
 from api.services import ApiServices
 from delivery.store import UnknownTargetError
@@ -283,7 +283,7 @@ async def client_page(
     client_id: str, request: Request, services: Services, audit: Audited
 ) -> Response:
     """One client: the record, every episode, the consents and the accounting of disclosures."""
-    client = await _visible(services, audit, client_id)
+    client = await visible_client(services, audit, client_id)
     return _render(
         request, "client.html", staff=audit.staff, page="clients", client=client,
         record=client.record, episodes=await services.clients.journeys(client_id),
@@ -297,7 +297,7 @@ async def revoke_form(
     client_id: str, consent_id: str, services: Services, audit: Audited
 ) -> Response:
     """Revoke one of the client's consents: no disclosure under it from now on."""
-    await _visible(services, audit, client_id)
+    await visible_client(services, audit, client_id)
     audit.detail = f"client {client_id}; consent {consent_id[:64]}"
     page = f"/ui/clients/{quote(client_id)}"
     try:

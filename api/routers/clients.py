@@ -33,7 +33,7 @@ class ClientHidden(HTTPException):
         super().__init__(status.HTTP_404_NOT_FOUND, "client not found")
 
 
-async def _visible(services: Services, audit: Audit, client_id: str) -> ClientView:
+async def visible_client(services: Services, audit: Audit, client_id: str) -> ClientView:
     """The record when it exists and the caller may see it; 404 otherwise (the audit
     detail keeps why)."""
     store = services.clients
@@ -96,7 +96,7 @@ async def find_clients(
 @router.get("/{client_id}", responses=CLIENT_ERRORS)
 async def get_client(client_id: str, services: Services, audit: Audited) -> ClientView:
     """The client's record."""
-    return await _visible(services, audit, client_id)
+    return await visible_client(services, audit, client_id)
 
 
 @router.put(
@@ -108,7 +108,7 @@ async def edit_client(
     client_id: str, request: Request, services: Services, audit: Audited
 ) -> ClientView:
     """Replace the client's record."""
-    await _visible(services, audit, client_id)
+    await visible_client(services, audit, client_id)
     record = await read_body(request, ClientRecord)
     view = await services.clients.update(client_id, record)
     if view is None:
@@ -121,7 +121,7 @@ async def client_journeys(
     client_id: str, services: Services, audit: Audited
 ) -> list[JourneyListItem]:
     """Every journey (admission) of the client, newest first."""
-    await _visible(services, audit, client_id)
+    await visible_client(services, audit, client_id)
     return await services.clients.journeys(client_id)
 
 

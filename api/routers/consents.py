@@ -6,32 +6,21 @@ answers 404 as a missing one does; every request is audited with the client's op
 """
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import TypeAdapter, ValidationError
 
 from api.bodies import body_spec, read_body
 from api.deps import Audit, Audited, Services
 from api.responses import error_responses
-from models.client import ClientId
+from api.routers.clients import visible_client
 from models.consent import Consent, ConsentTerms, Disclosure
 from readmodel.consents import UnknownConsentError
 
 router = APIRouter(prefix="/clients/{client_id}", tags=["consents and disclosures"])
-_CLIENT_IDS: TypeAdapter[str] = TypeAdapter(ClientId)
 ERRORS = error_responses(401, 404)
 
 
 async def _client(services: Services, audit: Audit, client_id: str) -> str:
     """The client's id when it exists and the caller may see it; 404 otherwise."""
-    try:
-        _CLIENT_IDS.validate_python(client_id)
-    except ValidationError:
-        audit.detail = f"client id of {len(client_id)} characters"
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "client not found") from None
-    audit.detail = f"client {client_id}"
-    seen = await services.clients.can_see(audit.staff, client_id)
-    if not seen or not await services.clients.exists(client_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "client not found")
-    return client_id
+    return (await visible_client(services, audit, client_id)).client_id
 
 
 @router.post(

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from api.deps import Audit, Audited, Services
 from api.responses import error_responses
+from api.routers.clients import visible_client
 from api.routers.commands import send_command
 from api.services import ApiServices
 from fhir_r4b.facts import (
@@ -44,16 +45,7 @@ def _sources(services: ApiServices) -> RecordSources:
 
 
 async def _visible_record(services: ApiServices, audit: Audit, client_id: str) -> ClientRecord:
-    try:
-        _CLIENT_IDS.validate_python(client_id)
-    except ValidationError:
-        audit.detail = f"client id of {len(client_id)} characters"
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "client not found") from None
-    audit.detail = f"client {client_id}"
-    view = await services.clients.get(client_id)
-    if view is None or not await services.clients.can_see(audit.staff, client_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "client not found")
-    return view.record
+    return (await visible_client(services, audit, client_id)).record
 
 
 @router.get(
