@@ -118,11 +118,6 @@ def client_record(facts: PatientFacts) -> ClientRecord:
         raise FhirInputError(f"Patient ({where})", exc.errors()[0]["msg"]) from None
 
 
-async def _json_body(request: Request) -> bytes:
-    """The raw body: the mapping parses it and names what is wrong with it."""
-    return await request.body()
-
-
 @router.post("/Patient", responses=error_responses(401, 403))
 async def create_or_match_patient(
     request: Request, services: Services, audit: Audited
@@ -133,7 +128,7 @@ async def create_or_match_patient(
     if audit.staff.role not in SEES_ALL:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "operations, supervisors and admins only")
     try:
-        facts = patient_to_facts(await _json_body(request), services.mrn_system)
+        facts = patient_to_facts(await request.body(), services.mrn_system)
         mrn = facts.identifier(services.mrn_system) or ""
         record = client_record(facts)
     except FhirInputError as exc:
@@ -163,7 +158,7 @@ async def record_questionnaire_response(
     unmappable resource gets a 422 OperationOutcome naming the element, and nothing changes."""
     try:
         mapped = questionnaire_response_to_instrument(
-            await _json_body(request),
+            await request.body(),
             services.policy.instruments,
         )
         client_id = mapped.subject.removeprefix("Patient/")
