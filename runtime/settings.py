@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     task_queue: str = Field(default="client-journeys", min_length=1)
     temporal_port: int = Field(default=7233, ge=1, le=65535)
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    # The Temporal UI whose pages may call the codec endpoint (/codec) with a staff session;
+    # unset, the embedded UI (http://127.0.0.1:TEMPORAL_UI_PORT).
+    temporal_ui_origin: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     codec_keys: dict[str, SecretStr] | None = None
@@ -97,6 +100,18 @@ class Settings(BaseSettings):
             raise ValueError("expected HOST:PORT")
         return value or None
 
+    @field_validator("temporal_ui_origin")
+    @classmethod
+    def _an_origin(cls, value: str | None) -> str | None:
+        # An origin is what a browser sends: scheme, host and port, no path or slash.
+        if value is None or value == "":
+            return None
+        value = value.rstrip("/")
+        scheme, sep, rest = value.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            raise ValueError("expected an origin, e.g. https://temporal.example.org")
+        return value
+
     @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -142,6 +157,11 @@ class Settings(BaseSettings):
         if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
             raise ValueError("temporal_tls_cert and temporal_tls_key: set both or neither")
         return self
+
+    @property
+    def effective_temporal_ui_origin(self) -> str:
+        """The Temporal UI origin allowed to call the codec endpoint from a browser."""
+        return self.temporal_ui_origin or f"http://127.0.0.1:{self.temporal_ui_port}"
 
     @property
     def effective_database_url(self) -> str:
