@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     # The identifier system of the EHR's medical record numbers: POST /fhir/Patient matches a
     # client by the identifier in this system.
     ehr_mrn_system: str = Field(default=DEFAULT_MRN_SYSTEM, min_length=1, max_length=200)
+    # Prometheus endpoints, each process its own (several workers on one host: set the ports
+    # per process). Port 0 turns one endpoint off; metrics_enabled false turns all of them off.
+    # The SDK's endpoints carry the Temporal SDK's own metrics (pollers, slots, task failures).
+    metrics_enabled: bool = True
+    metrics_host: str = Field(default="127.0.0.1", min_length=1)
+    worker_metrics_port: int = Field(default=9461, ge=0, le=65535)
+    api_metrics_port: int = Field(default=9462, ge=0, le=65535)
+    sdk_metrics_port: int = Field(default=9463, ge=0, le=65535)
+    api_sdk_metrics_port: int = Field(default=9464, ge=0, le=65535)
 
     @field_validator("temporal_address")
     @classmethod
