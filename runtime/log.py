@@ -155,8 +155,12 @@ def _route_temporal() -> None:
 
 
 @functools.cache
-def _forward_core_logs() -> None:
-    """Make the SDK core log through Python logging instead of straight to stderr (once)."""
+def core_logging() -> LoggingConfig:
+    """The SDK core's logging: through Python logging, not straight to stderr.
+
+    Every SDK runtime of the process uses it (the default one, and the one serving the SDK's
+    metrics), so the core's lines always pass the filters above.
+    """
     forwarding = LogForwardingConfig(
         logger=logging.getLogger("temporalio.core"),
         append_target_to_name=False,
@@ -164,5 +168,11 @@ def _forward_core_logs() -> None:
         append_log_fields_to_message=False,
     )
     levels = TelemetryFilter(core_level="WARN", other_level="ERROR")
-    telemetry = TelemetryConfig(logging=LoggingConfig(filter=levels, forwarding=forwarding))
+    return LoggingConfig(filter=levels, forwarding=forwarding)
+
+
+@functools.cache
+def _forward_core_logs() -> None:
+    """Make the SDK core log through Python logging instead of straight to stderr (once)."""
+    telemetry = TelemetryConfig(logging=core_logging())
     Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=False)
