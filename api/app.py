@@ -11,6 +11,7 @@ from api.routers import (
     audit,
     board,
     clients,
+    codec,
     commands,
     consents,
     deliveries,
@@ -49,6 +50,8 @@ async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
             consents=ConsentStore(sessions),
             calendar=ProgramCalendar(settings.program_timezone),
             mrn_system=settings.ehr_mrn_system,
+            codec=client.data_converter.payload_codec,
+            temporal_ui_origin=settings.effective_temporal_ui_origin,
         )
 
 
@@ -82,5 +85,6 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     clients.install(app)
     fhir.install(app)
     dashboard.install(app)
+    codec.install(app)
     app.add_middleware(SecurityHeaders)
     return app

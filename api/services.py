@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from temporalio.converter import PayloadCodec
+
 from delivery.store import DeliveryStore
 from models.policy import Policy
 from readmodel.access import AccessRepository
@@ -32,3 +34,7 @@ class ApiServices:
     calendar: ProgramCalendar = field(default_factory=ProgramCalendar)
     # The EHR's medical-record-number system (FHIR Patient.identifier.system).
     mrn_system: str = DEFAULT_MRN_SYSTEM
+    # The payload codec the codec endpoint (/codec) decodes and encodes with (None: no endpoint).
+    codec: PayloadCodec | None = None
+    # The Temporal UI origin whose pages may call the codec endpoint with a staff session.
+    temporal_ui_origin: str | None = None
