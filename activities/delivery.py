@@ -24,6 +24,7 @@ from models.delivery import (
     OutboundMessage,
     generic_type,
 )
+from runtime import metrics
 from runtime.settings import Settings
 from workflows.temporal_policy import PERMANENT_DELIVERY_FAILURE
 
@@ -121,19 +122,17 @@ class DeliveryActivities:
         staff = await self._store.staff(message.target)
         if staff is None or not staff.active or not staff.email_enabled or not staff.email:
             # Preferences changed (or the account closed) since dispatch: nothing to send.
-            await self._store.mark(message.key, DeliveryStatus.SKIPPED)
-            return DeliveryOutcome(status=DeliveryStatus.SKIPPED)
+            return await self._skip(message)
         mail = email_message(message, self._settings.public_url, self._settings.smtp_from,
                              staff.email)  # fmt: skip
         await self._send(message, send_email(self._settings, mail))
         await self._store.mark_sent(message.key, _attempt(), message.target, EMAIL_PURPOSE)
-        return DeliveryOutcome(status=DeliveryStatus.SENT)
+        return _finished(message, DeliveryStatus.SENT)
 
     async def _webhook(self, message: OutboundMessage) -> DeliveryOutcome:
         endpoint = await self._store.endpoint(message.target)
         if endpoint is None or not endpoint.active:
-            await self._store.mark(message.key, DeliveryStatus.SKIPPED)
-            return DeliveryOutcome(status=DeliveryStatus.SKIPPED)
+            return await self._skip(message)
         with self._slots.slot(endpoint.endpoint_id) as free:
             # Every slot taken: a send frees its slot within the timeout; wait about that long.
             wait = (
@@ -150,13 +149,19 @@ class DeliveryActivities:
                 send_webhook(self._http, self._policy, endpoint.url, secrets, body, message.key),
             )
         await self._store.mark_sent(message.key, _attempt(), message.target, WEBHOOK_PURPOSE)
-        return DeliveryOutcome(status=DeliveryStatus.SENT)
+        return _finished(message, DeliveryStatus.SENT)
+
+    async def _skip(self, message: OutboundMessage) -> DeliveryOutcome:
+        await self._store.mark(message.key, DeliveryStatus.SKIPPED)
+        return _finished(message, DeliveryStatus.SKIPPED)
 
     async def _send(self, message: OutboundMessage, sending: Awaitable[None]) -> None:
         try:
             await sending
         except DeliveryError as exc:
             await self._store.record_attempt(message.key, _attempt(), str(exc))
+            permanent = "true" if exc.permanent else "false"
+            metrics.DELIVERY_FAILURES.labels(message.channel.value, permanent).inc()
             log.warning(
                 "delivery.failed", key=message.key, channel=message.channel.value,
                 error=str(exc), permanent=exc.permanent,
@@ -175,4 +180,13 @@ class DeliveryActivities:
     async def park(self, key: str, reason: str) -> None:
         """Move a delivery to the dead-letter list with the reason it failed."""
         await self._store.mark(key, DeliveryStatus.DEAD, reason)
+        # The key ends in its channel (delivery_key); the label takes only a known one.
+        channel = key.rpartition(":")[2]
+        if channel in {c.value for c in ExternalChannel}:
+            metrics.DELIVERIES.labels(channel, DeliveryStatus.DEAD.value).inc()
         log.warning("delivery.dead", key=key, reason=reason)
+
+
+def _finished(message: OutboundMessage, status: DeliveryStatus) -> DeliveryOutcome:
+    metrics.DELIVERIES.labels(message.channel.value, status.value).inc()
+    return DeliveryOutcome(status=status)

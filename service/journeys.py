@@ -1,5 +1,8 @@
 """Send commands to journeys and read their live state, with errors callers can branch on."""
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -15,6 +18,7 @@ from models.errors import COMMAND_REJECTED, RejectionCode
 from models.policy import Policy
 from models.progress import ProgressView
 from models.state import JourneyInput, JourneyState
+from runtime import metrics
 from service.ids import keyed_update_id
 from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
@@ -58,6 +62,10 @@ class JourneyService:
             retried: the id came from an idempotency key, so an existing journey with it is
                 this same start retried: nothing is started and no error is raised.
         """
+        with _measured(metrics.START_JOURNEY):
+            await self._start(cmd, retried=retried)
+
+    async def _start(self, cmd: StartJourney, *, retried: bool) -> None:
         try:
             await self._client.start_workflow(
                 ClientJourneyWorkflow.run,
@@ -107,6 +115,12 @@ class JourneyService:
             JourneyNotFoundError: no journey has that id.
         """
         update = operation_of(type(cmd)).name
+        with _measured(update):
+            return await self._send(journey_id, update, cmd, idempotency_key)
+
+    async def _send(
+        self, journey_id: str, update: str, cmd: StaffCommand, idempotency_key: str | None
+    ) -> CommandResult:
         actor = str(getattr(cmd, cmd.ACTOR))
         update_id = keyed_update_id(actor, update, idempotency_key) if idempotency_key else None
         handle = self._handle(journey_id)
@@ -157,6 +171,25 @@ class JourneyService:
             return False
         status = description.workflow_execution_info.status
         return status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+
+
+@contextmanager
+def _measured(command: str) -> Iterator[None]:
+    """Count the command by its outcome and time it (the command's name only: no ids)."""
+    started = time.perf_counter()
+    outcome = "failed"
+    try:
+        yield
+        outcome = "accepted"
+    except (CommandRejectedError, JourneyExistsError):
+        outcome = "rejected"
+        raise
+    except JourneyNotFoundError:
+        outcome = "not_found"
+        raise
+    finally:
+        metrics.COMMANDS.labels(command, outcome).inc()
+        metrics.COMMAND_SECONDS.labels(command).observe(time.perf_counter() - started)
 
 
 def _translate_update(exc: WorkflowUpdateFailedError) -> Exception:
