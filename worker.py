@@ -15,7 +15,7 @@ from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
 from delivery.dispatcher import Dispatcher
 from readmodel.migrate import open_read_model
-from runtime import search_attributes
+from runtime import search_attributes, tracing
 from runtime.client import connect, worker_client
 from runtime.codec import CodecKeyError
 from runtime.log import configure_logging
@@ -70,6 +70,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         MissingSearchAttributesError: the namespace lacks journey search attributes (every
             journey's workflow task would fail until they are registered).
     """
+    # Tracing, when the OTEL_* variables ask for it, before the client that carries it.
+    tracing.setup(tracing.WORKER_SERVICE)
     client = await connect(settings)
     await search_attributes.require(client)
     async with (
@@ -103,6 +105,9 @@ def main() -> int:
     except (SearchAttributeError, CodecKeyError) as exc:
         print(f"worker: {exc}", file=sys.stderr)
         return EXIT_SETUP
+    finally:
+        # The last spans are sent here: the exit below skips exit handlers.
+        tracing.shutdown()
     return 0
 
 

@@ -29,6 +29,7 @@ from readmodel.clients import ClientKeys, ClientStore
 from readmodel.consents import ConsentStore
 from readmodel.migrate import open_read_model
 from readmodel.queries import JourneyQueries
+from runtime import tracing
 from runtime.client import connect
 from runtime.settings import Settings, get_settings
 from service.days import ProgramCalendar
@@ -71,6 +72,9 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
             app.state.services = built
             yield
 
+    if services is None:
+        # Traces when the OTEL_* variables ask for them (runtime.tracing), before connecting.
+        tracing.setup(tracing.API_SERVICE)
     app = FastAPI(
         title="Recovery Journeys",
         version="0.1.0",
@@ -87,4 +91,5 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
     dashboard.install(app)
     codec.install(app)
     app.add_middleware(SecurityHeaders)
+    tracing.instrument_app(app)
     return app

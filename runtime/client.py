@@ -12,6 +12,7 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
+from runtime import tracing
 from runtime.codec import EncryptionCodec, RefusedPayloadConverter, RefusingCodec, load_keys
 from runtime.settings import Settings
 
@@ -56,7 +57,11 @@ def worker_client(client: Client) -> Client:
         payload_converter_class=_WorkerPayloadConverter,
     )
     return Client(
-        client.service_client, namespace=client.namespace, data_converter=worker_converter
+        client.service_client,
+        namespace=client.namespace,
+        data_converter=worker_converter,
+        # Worker interceptors (tracing) reach workers through the client they are built from.
+        interceptors=client.config()["interceptors"],
     )
 
 
@@ -97,6 +102,7 @@ async def connect(
         tls=_tls(settings),
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,
+        interceptors=tracing.interceptors(),
     )
 
 
