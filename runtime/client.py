@@ -11,6 +11,7 @@ from temporalio.converter import (
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
+from temporalio.runtime import Runtime
 
 from runtime import tracing
 from runtime.codec import EncryptionCodec, RefusedPayloadConverter, RefusingCodec, load_keys
@@ -81,6 +82,7 @@ async def connect(
     address: str | None = None,
     lazy: bool = False,
     operator_only: bool = False,
+    runtime: Runtime | None = None,
 ) -> Client:
     """Connect to the configured cluster, or the embedded server on localhost.
 
@@ -90,6 +92,8 @@ async def connect(
         lazy: defer the connection to the first call (commands that may not need Temporal).
         operator_only: a client for operator calls that carry no payloads (``journeys
             setup``): no codec keys are read. Whatever it would send to a journey is refused.
+        runtime: the process's SDK runtime serving the SDK's metrics
+            (:func:`runtime.metrics_server.start_metrics`); the default runtime when None.
 
     Returns:
         A client whose payloads are pydantic-converted and encrypted.
@@ -103,6 +107,7 @@ async def connect(
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,
         interceptors=tracing.interceptors(),
+        runtime=runtime,
     )
 
 
