@@ -19,6 +19,7 @@ from runtime import search_attributes, tracing
 from runtime.client import connect, worker_client
 from runtime.codec import CodecKeyError
 from runtime.log import configure_logging
+from runtime.metrics_server import Role, start_metrics
 from runtime.refused import ForeignPayloadError
 from runtime.search_attributes import SearchAttributeError
 from runtime.settings import Settings, get_settings
@@ -72,7 +73,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """
     # Tracing, when the OTEL_* variables ask for it, before the client that carries it.
     tracing.setup(tracing.WORKER_SERVICE)
-    client = await connect(settings)
+    # This process's metrics, and the SDK runtime its clients report through (once per process).
+    endpoints = start_metrics(settings, Role.WORKER)
+    client = await connect(settings, runtime=endpoints.runtime)
     await search_attributes.require(client)
     async with (
         open_read_model(settings.effective_database_url) as sessions,
@@ -80,7 +83,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     ):
         worker = create_worker(client, settings.task_queue, sessions, settings=settings, http=http)
         dispatcher = Dispatcher(client, sessions, settings.task_queue, settings)
-        log.info("worker.started", task_queue=settings.task_queue)
+        log.info(
+            "worker.started",
+            task_queue=settings.task_queue,
+            metrics=endpoints.app_url,
+            sdk_metrics=endpoints.sdk_url,
+        )
         async with worker:
             dispatching = asyncio.create_task(dispatcher.run(stop))
             await stop.wait()

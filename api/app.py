@@ -24,6 +24,7 @@ from api.routers import (
 from api.services import ApiServices
 from clinical.policy_loader import load_policy
 from delivery.store import DeliveryStore
+from readmodel import gauges
 from readmodel.access import AccessRepository, session_rules
 from readmodel.clients import ClientKeys, ClientStore
 from readmodel.consents import ConsentStore
@@ -31,6 +32,7 @@ from readmodel.migrate import open_read_model
 from readmodel.queries import JourneyQueries
 from runtime import tracing
 from runtime.client import connect
+from runtime.metrics_server import Role, start_metrics
 from runtime.settings import Settings, get_settings
 from service.days import ProgramCalendar
 from service.journeys import JourneyService
@@ -39,13 +41,19 @@ from service.journeys import JourneyService
 @asynccontextmanager
 async def services_from(settings: Settings) -> AsyncIterator[ApiServices]:
     """Connect to Temporal and the read model as the settings say."""
-    async with open_read_model(settings.effective_database_url) as sessions:
-        client = await connect(settings)
+    endpoints = start_metrics(settings, Role.API)
+    policy = load_policy(settings.policy_path)
+    levels = {level.code: level.phase.value for level in policy.levels_of_care}
+    async with (
+        open_read_model(settings.effective_database_url) as sessions,
+        gauges.published(sessions, levels, enabled=endpoints.app_url is not None),
+    ):
+        client = await connect(settings, runtime=endpoints.runtime)
         yield ApiServices(
             journeys=JourneyService(client, settings.task_queue),
             queries=JourneyQueries(sessions),
             access=AccessRepository(sessions, session_rules(settings)),
-            policy=load_policy(settings.policy_path),
+            policy=policy,
             deliveries=DeliveryStore(sessions),
             clients=ClientStore(sessions, ClientKeys.from_settings(settings)),
             consents=ConsentStore(sessions),

@@ -151,14 +151,18 @@ class _Registered:
 
 @contextlib.asynccontextmanager
 async def published(
-    sessions: async_sessionmaker[AsyncSession], levels: dict[str, str]
+    sessions: async_sessionmaker[AsyncSession], levels: dict[str, str], *, enabled: bool = True
 ) -> AsyncIterator[ReadModelGauges]:
     """Register the gauges (once per process) and keep them counted while the block runs.
 
     Args:
         sessions: the read model.
         levels: the policy's levels of care, code -> phase (the only level labels).
+        enabled: whether this process serves metrics at all (nothing is counted otherwise).
     """
+    if not enabled:
+        yield GAUGES
+        return
     if not _Registered.done:
         REGISTRY.register(GAUGES)
         _Registered.done = True
