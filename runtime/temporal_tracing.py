@@ -7,16 +7,25 @@ from typing import Any
 
 import temporalio.worker
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
 
 # The SDK's own attach/detach, safe when an evicted workflow's context is finalized elsewhere.
 from temporalio.contrib.opentelemetry._context import attached_context
 
+# The trace context only: W3C baggage from an HTTP caller would otherwise travel in the
+# Temporal header and be stored, unencrypted, in the journey's history.
+_TRACE_CONTEXT_ONLY = TraceContextTextMapPropagator()
+
 
 class JourneyTracingInterceptor(TracingInterceptor):
     """The SDK's tracing interceptor, with update handlers inside their caller's trace."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        super().__init__(tracer)
+        self.text_map_propagator = _TRACE_CONTEXT_ONLY
 
     def workflow_interceptor_class(
         self, input: temporalio.worker.WorkflowInterceptorClassInput
@@ -43,6 +52,7 @@ class _UpdateTracing(TracingWorkflowInboundInterceptor):
 
     def __init__(self, next: temporalio.worker.WorkflowInboundInterceptor) -> None:
         super().__init__(next)
+        self.text_map_propagator = _TRACE_CONTEXT_ONLY
         self._awaiting_projection: list[Mapping[str, Any]] = []
 
     def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:

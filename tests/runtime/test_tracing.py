@@ -172,7 +172,12 @@ async def _command(traced: Traced) -> tuple[str, str]:
     noted = await http.post(
         f"/journeys/{journey_id}/notes?via={journey_id}",
         json={"text": NOTE},
-        headers={**traced.as_staff("th-chen"), "Idempotency-Key": IDEMPOTENCY_KEY},
+        # Baggage from the caller stays out of Temporal: its header is stored unencrypted.
+        headers={
+            **traced.as_staff("th-chen"),
+            "Idempotency-Key": IDEMPOTENCY_KEY,
+            "baggage": f"client={client_id},note=fentanyl",
+        },
     )
     assert noted.status_code == 200, noted.text
     assert traced.provider.force_flush()
@@ -225,6 +230,13 @@ async def test_no_span_carries_phi_or_an_id(traced: Traced, dev_env: WorkflowEnv
         "note": "fentanyl",
         "token": traced.tokens["th-chen"],
     }
+    # Raw bytes: the trace header's payload is plain JSON, the others are encrypted.
+    events = (await handle.fetch_history()).events
+    history = b"".join(e.SerializeToString() for e in events)
+    assert b"_tracer-data" in history
+    assert b"traceparent" in history
+    assert client_id.encode() not in history
+    assert b"fentanyl" not in history
     # A journey that does not exist: the error's text names it.
     missing = await traced.http.post(
         "/journeys/J-NQ3XW7ZK2M/notes", json={"text": NOTE}, headers=traced.as_staff("th-chen")
