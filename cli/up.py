@@ -56,6 +56,7 @@ async def _serve(settings: Settings) -> None:
                 data_dir=settings.data_dir,
                 port=settings.temporal_port,
                 ui_port=settings.temporal_ui_port,
+                codec_endpoint=codec_endpoint(settings),
             )
             await stack.enter_async_context(temporal)
             _announce(settings, temporal.address, temporal.ui_url)
@@ -94,6 +95,11 @@ async def _serve_api(web: "EmbeddedServer", settings: Settings) -> None:
         raise RuntimeError(f"the API could not start on {where}") from None
 
 
+def codec_endpoint(settings: Settings) -> str:
+    """The API's codec endpoint, for the Temporal UI and ``temporal --codec-endpoint``."""
+    return f"http://{settings.api_host}:{settings.api_port}/codec"
+
+
 def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
     render.fields(
         "Recovery Journeys is running",
@@ -103,6 +109,7 @@ def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
             "First account": "journeys staff add YOUR-ID --role admin (prints a token)",
             "Temporal": address,
             "Temporal UI": ui_url or "(the cluster's own UI)",
+            "Codec endpoint": codec_endpoint(settings),
             "Namespace": settings.temporal_namespace,
             "Task queue": settings.task_queue,
             "Data directory": str(settings.data_dir.resolve()),

@@ -96,12 +96,19 @@ class EmbeddedTemporal:
     """Runs ``temporal server start-dev`` on a persistent SQLite file until stopped."""
 
     def __init__(
-        self, data_dir: Path, port: int, ui_port: int, extra_args: list[str] | None = None
+        self,
+        data_dir: Path,
+        port: int,
+        ui_port: int,
+        extra_args: list[str] | None = None,
+        codec_endpoint: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.ui_port = ui_port
         self.extra_args = extra_args or []
+        # The codec endpoint the web UI decodes payloads with (the API's /codec), if any.
+        self.codec_endpoint = codec_endpoint
         self.log_path = data_dir / "temporal-server.log"
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -127,6 +134,7 @@ class EmbeddedTemporal:
             "--http-port", str(_any_free_port()), "--metrics-port", str(_any_free_port()),
             "--log-level", "error",
             *dev_server_flags(),
+            *(["--ui-codec-endpoint", self.codec_endpoint] if self.codec_endpoint else []),
             *self.extra_args,
         ]  # fmt: skip
 

@@ -103,6 +103,10 @@ def test_up_serves_journeys_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
         banner = _wait_for(proc, "worker.started")
         assert f"127.0.0.1:{port}" in banner
         assert f"http://127.0.0.1:{ui_port}" in banner
+        # The embedded UI decodes payloads through the API's codec endpoint.
+        assert f"http://127.0.0.1:{api_port}/codec" in banner
+        ui_settings = httpx.get(f"http://127.0.0.1:{ui_port}/api/v1/settings", timeout=30).json()
+        assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{api_port}/codec"
         journey = journeys(env, "start", *TEAM, "--by", "ops-1").stdout.strip()
         assert journeys(env, "check", "--worker").returncode == 0
         _use_the_api(env, f"http://127.0.0.1:{api_port}", journey)
