@@ -5,9 +5,12 @@ way (``connect``, ``create_worker``, ``create_app``) with tracing on; spans are 
 in-memory exporter behind the same scrubbing exporter that guards OTLP.
 """
 
+import asyncio
 import base64
 import itertools
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.services import ApiServices
 from delivery.store import DeliveryStore
+from models.commands import AddNote, StartJourney
 from models.staff import StaffRole
 from readmodel.access import AccessRepository
 from readmodel.clients import ClientKeys, ClientStore
@@ -40,7 +44,7 @@ from readmodel.queries import JourneyQueries
 from runtime import tracing
 from runtime.client import connect
 from runtime.settings import Settings
-from service.ids import keyed_update_id
+from service.ids import keyed_update_id, new_journey_id
 from service.journeys import JourneyService
 from tests.api.conftest import TEAM
 from tests.builders import policy
@@ -351,3 +355,59 @@ def test_spans_go_over_otlp_http_to_the_configured_endpoint(
     assert span.name == "HandleUpdate:add_note"
     assert {a.key: a.value.string_value for a in span.attributes} == {"http.route": "/journeys"}
     assert b"QQQQ2222QQ" not in received[0][2]
+
+
+async def test_the_worker_process_sends_its_spans_to_the_collector(
+    collector: tuple[str, list[tuple[str, str, bytes]]], dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """``python worker.py`` with an OTLP endpoint: spans leave it, scrubbed, by its exit."""
+    url, received = collector
+    queue = f"traced-{uuid.uuid4().hex[:8]}"
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("JOURNEYS_", "TEMPORAL_", "OTEL_"))}  # fmt: skip
+    environ |= {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
+        "JOURNEYS_DATA_DIR": str(tmp_path),
+        "JOURNEYS_TASK_QUEUE": queue,
+        "JOURNEYS_LOG_FORMAT": "json",
+        "JOURNEYS_CODEC_KEYS": json.dumps({TEST_KEY_ID: base64.b64encode(TEST_KEY).decode()}),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "worker.py", env=environ, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert worker.stdout is not None
+    log: list[bytes] = []
+    while b"worker.started" not in (line := await worker.stdout.readline()):
+        assert line, b"".join(log).decode()
+        log.append(line)
+    journeys = JourneyService(dev_env.client, queue)
+    journey_id = new_journey_id()
+    start = {"journey_id": journey_id, "care_team": TEAM, "started_by": "th-chen"}
+    await journeys.start(
+        StartJourney.model_validate_json(
+            json.dumps({**start, "policy": policy().model_dump(mode="json")})
+        )
+    )
+    # An update answers once its change is projected: the projection has run by then.
+    await journeys.send(journey_id, AddNote(text=NOTE, written_by="th-chen"))
+    worker.send_signal(signal.SIGTERM)
+    out, _ = await worker.communicate()
+    assert worker.returncode == 0, out.decode()
+    assert {path for path, _, _ in received} == {"/v1/traces"}
+    sent = [ExportTraceServiceRequest.FromString(body) for _, _, body in received]
+    spans = {
+        (
+            {a.key: a.value.string_value for a in rs.resource.attributes}["service.name"],
+            span.name,
+        )
+        for request in sent
+        for rs in request.resource_spans
+        for scope in rs.scope_spans
+        for span in scope.spans
+    }
+    assert ("recovery-journeys-worker", "RunActivity:project_journey") in spans
+    assert [body for _, _, body in received if journey_id.encode() in body] == []
