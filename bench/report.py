@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 
 from bench.stats import percentile, spread
+from bench.workers import report_lines as _workers
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
@@ -74,7 +75,7 @@ def _targets(r: "Results") -> list[tuple[str, str, bool | None]]:
 
 
 def _markdown(r: "Results") -> str:
-    sections = (_intro, _throughput, _cost, _scale, _api, _time_taken)
+    sections = (_intro, _throughput, _workers, _cost, _scale, _api, _time_taken)
     lines = [line for section in sections for line in section(r)]
     return "\n".join(lines) + "\n"
 

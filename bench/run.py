@@ -7,7 +7,9 @@ decisions per second; each decision also needs a request and an assessment), BEN
 (10000), BENCH_REQUESTS (400).
 Every loop is bounded in count, and the scale phase also in time (BENCH_SCALE_SECONDS, 600).
 BENCH_PHASES picks some of the phases by name (comma-separated; see PHASES). BENCH_POSTGRES_URL
-puts the read models on PostgreSQL (throwaway databases, dropped at the end).
+puts the read models on PostgreSQL (throwaway databases, dropped at the end). BENCH_WORKERS and
+its siblings size the ``workers`` phase (bench/workers.py). BENCH_DOCS writes the report into
+another directory (a partial run then leaves docs/ alone).
 """
 
 import asyncio
@@ -40,6 +42,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.baseline import NoopWorkflow, UpdateFloorWorkflow
 from bench.report import write_report
 from bench.stats import percentile
+from bench.workers import measure_workers
 from clinical.policy_loader import load_policy
 from models.care import CareTeam, CareTeamMember, Role
 from models.clinical import AssessmentKind
@@ -71,7 +74,7 @@ from worker import create_worker
 from workflows.temporal_policy import journey_workflow_id
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
+DOCS = Path(os.environ.get("BENCH_DOCS", ROOT / "docs"))
 log = structlog.get_logger(__name__)
 
 
@@ -92,7 +95,7 @@ SCALE_SECONDS = _env("BENCH_SCALE_SECONDS", 600)
 # A PostgreSQL server URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres): the read models
 # are then throwaway databases made there, not SQLite files.
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "")
-PHASES = ("baseline", "update floor", "admission", "latency", "scale and api", "cost")
+PHASES = ("baseline", "update floor", "admission", "latency", "workers", "scale and api", "cost")
 # A comma-separated subset of PHASES (default: all of them).
 CHOSEN = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(PHASES)).split(",")]
 CONCURRENCY = 20
@@ -130,6 +133,7 @@ class Results:
     api: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    workers: dict[str, Any] = field(default_factory=dict)
 
 
 def _progress(message: str) -> None:
@@ -715,6 +719,8 @@ async def _run(results: Results) -> None:
                                                   measure_admission(service, queries, results))),
                 ("latency", lambda: _with_worker(["worker.py"], journeys_env,
                                                 measure_latency(service, queries, results))),
+                ("workers", lambda: measure_workers(server, directory, results, _read_model,
+                                                    _journeys_env)),
                 ("scale and api", lambda: measure_scale_and_api(server, directory, results)),
             ]  # fmt: skip
             for name, step in steps:
