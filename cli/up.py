@@ -17,6 +17,7 @@ from runtime.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from api.serve import EmbeddedServer
+    from runtime.metrics_server import Endpoints
 
 app = typer.Typer()
 
@@ -43,6 +44,7 @@ def up() -> None:
 async def _serve(settings: Settings) -> None:
     from runtime.devserver import EmbeddedTemporal
     from runtime.files import private_directory
+    from runtime.metrics_server import Role, start_metrics
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -50,6 +52,8 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     # Owner-only: the read model, the Temporal database and the key file live here.
     private_directory(settings.data_dir, tighten=True)
+    # One process: the worker's metrics ports serve the API's metrics too.
+    metrics = start_metrics(settings, Role.WORKER)
     async with contextlib.AsyncExitStack() as stack:
         if settings.temporal_address is None:
             temporal = EmbeddedTemporal(
@@ -59,9 +63,9 @@ async def _serve(settings: Settings) -> None:
                 codec_endpoint=codec_endpoint(settings),
             )
             await stack.enter_async_context(temporal)
-            _announce(settings, temporal.address, temporal.ui_url)
+            _announce(settings, temporal.address, temporal.ui_url, metrics)
         else:
-            _announce(settings, settings.temporal_address, None)
+            _announce(settings, settings.temporal_address, None, metrics)
         await _run_worker_and_api(settings, stop)
     render.console.print("stopped")
 
@@ -100,7 +104,7 @@ def codec_endpoint(settings: Settings) -> str:
     return f"http://{settings.api_host}:{settings.api_port}/codec"
 
 
-def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
+def _announce(settings: Settings, address: str, ui_url: str | None, metrics: "Endpoints") -> None:
     render.fields(
         "Recovery Journeys is running",
         {
@@ -110,6 +114,8 @@ def _announce(settings: Settings, address: str, ui_url: str | None) -> None:
             "Temporal": address,
             "Temporal UI": ui_url or "(the cluster's own UI)",
             "Codec endpoint": codec_endpoint(settings),
+            "Metrics (worker and API)": metrics.app_url or "(off)",
+            "Temporal SDK metrics": metrics.sdk_url or "(off)",
             "Namespace": settings.temporal_namespace,
             "Task queue": settings.task_queue,
             "Data directory": str(settings.data_dir.resolve()),

@@ -86,14 +86,29 @@ def _use_the_api(env: dict[str, str], api: str, journey: str) -> None:
     assert "401" in bad_token.stderr
 
 
+def _metrics_of_one_process(banner: str, metrics_port: int, sdk_port: int) -> None:
+    """The worker's ports serve the whole process: its commands, projections and gauges."""
+    app, sdk = (f"http://127.0.0.1:{p}/metrics" for p in (metrics_port, sdk_port))
+    assert app in banner
+    assert sdk in banner
+    text = httpx.get(app, timeout=30).text
+    assert 'journeys_commands_total{command="decide",outcome="accepted"} 1.0' in text
+    assert 'journeys_projections_total{outcome="written"}' in text
+    assert "journeys_open_journeys{" in text
+    assert "temporal_num_pollers{" in httpx.get(sdk, timeout=30).text
+
+
 def test_up_serves_journeys_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     port, ui_port, api_port = free_port(), free_port(), free_port()
+    metrics_port, sdk_port = free_port(), free_port()
     env = {
         **os.environ,
         "JOURNEYS_DATA_DIR": str(tmp_path / "data"),
         "JOURNEYS_TEMPORAL_PORT": str(port),
         "JOURNEYS_TEMPORAL_UI_PORT": str(ui_port),
         "JOURNEYS_API_PORT": str(api_port),
+        "JOURNEYS_WORKER_METRICS_PORT": str(metrics_port),
+        "JOURNEYS_SDK_METRICS_PORT": str(sdk_port),
         "JOURNEYS_LOG_FORMAT": "json",
     }
     for name in ("TEMPORAL_ADDRESS", "JOURNEYS_TEMPORAL_ADDRESS", "JOURNEYS_DATABASE_URL"):
@@ -110,6 +125,7 @@ def test_up_serves_journeys_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
         journey = journeys(env, "start", *TEAM, "--by", "ops-1").stdout.strip()
         assert journeys(env, "check", "--worker").returncode == 0
         _use_the_api(env, f"http://127.0.0.1:{api_port}", journey)
+        _metrics_of_one_process(banner, metrics_port, sdk_port)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
