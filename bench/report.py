@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 
+from bench.growth import cost_lines, growth_lines, read_scale_lines
 from bench.stats import percentile, spread
 from bench.workers import report_lines as _workers
 
@@ -75,7 +76,8 @@ def _targets(r: "Results") -> list[tuple[str, str, bool | None]]:
 
 
 def _markdown(r: "Results") -> str:
-    sections = (_intro, _throughput, _workers, _cost, _scale, _api, _time_taken)
+    sections = (_intro, _throughput, _workers, _cost, cost_lines, _scale, _api, read_scale_lines,
+                growth_lines, _time_taken)  # fmt: skip
     lines = [line for section in sections for line in section(r)]
     return "\n".join(lines) + "\n"
 

@@ -9,7 +9,8 @@ Every loop is bounded in count, and the scale phase also in time (BENCH_SCALE_SE
 BENCH_PHASES picks some of the phases by name (comma-separated; see PHASES). BENCH_POSTGRES_URL
 puts the read models on PostgreSQL (throwaway databases, dropped at the end). BENCH_WORKERS and
 its siblings size the ``workers`` phase (bench/workers.py). BENCH_DOCS writes the report into
-another directory (a partial run then leaves docs/ alone).
+another directory (a partial run then leaves docs/ alone). BENCH_READ_JOURNEYS (100000) sizes
+the read model phase (bench/readscale.py), BENCH_READ_SAMPLE (100) of them written batch by batch.
 """
 
 import asyncio
@@ -39,6 +40,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from bench import readscale
 from bench.baseline import NoopWorkflow, UpdateFloorWorkflow
 from bench.report import write_report
 from bench.stats import percentile
@@ -92,10 +94,21 @@ RATE = _env("BENCH_RATE", 5)
 JOURNEYS = _env("BENCH_JOURNEYS", 10_000)
 REQUESTS = _env("BENCH_REQUESTS", 400)
 SCALE_SECONDS = _env("BENCH_SCALE_SECONDS", 600)
+READ_JOURNEYS = _env("BENCH_READ_JOURNEYS", 100_000)
+READ_SAMPLE = _env("BENCH_READ_SAMPLE", 100)
 # A PostgreSQL server URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres): the read models
 # are then throwaway databases made there, not SQLite files.
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "")
-PHASES = ("baseline", "update floor", "admission", "latency", "workers", "scale and api", "cost")
+PHASES = (
+    "baseline",
+    "update floor",
+    "admission",
+    "latency",
+    "workers",
+    "scale and api",
+    "cost",
+    readscale.PHASE,
+)
 # A comma-separated subset of PHASES (default: all of them).
 CHOSEN = [p.strip() for p in os.environ.get("BENCH_PHASES", ",".join(PHASES)).split(",")]
 CONCURRENCY = 20
@@ -134,6 +147,7 @@ class Results:
     seconds: dict[str, float] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
+    read_scale: dict[str, Any] = field(default_factory=dict)
 
 
 def _progress(message: str) -> None:
@@ -411,8 +425,11 @@ async def measure_cost(directory: Path, results: Results) -> None:
             for extra in (0, 100, 300):
                 _CountingService.queries = 0
                 journey_id = f"J-COST{extra}"
+                before = await readscale.table_sizes(engine)
                 first_run = await _fifteen_months(env, service, journey_id, extra)
                 runs.append(await _history_cost(env.client, journey_id, first_run, extra))
+                after = await readscale.table_sizes(engine)
+                runs[-1]["read_model"] = readscale.grown(before, after)
                 _progress(f"cost with {extra} extra commands: {runs[-1]['events_total']} events")
         await engine.dispose()
         results.cost = {"runs": runs}
@@ -425,12 +442,14 @@ async def _history_cost(
 ) -> dict[str, Any]:
     """Events of every run (following continue-as-new) and the billable actions among them."""
     runs_events: list[int] = []
+    size = 0  # bytes of the history as stored (payloads encrypted)
     actions: Counter[str] = Counter()
     run_id: str | None = first_run
     while run_id:
         handle = client.get_workflow_handle(journey_workflow_id(journey_id), run_id=run_id)
         events = list((await handle.fetch_history()).events)
         runs_events.append(len(events))
+        size += sum(event.ByteSize() for event in events)
         run_id = None
         for event in events:
             name = _ACTIONS.get(event.event_type)
@@ -446,6 +465,7 @@ async def _history_cost(
         "extra_commands": extra,
         "events_per_run": runs_events,
         "events_total": sum(runs_events),
+        "history_bytes": size,
         "actions": dict(actions),
         "actions_total": total,
         "actions_per_month": total / 15,
@@ -546,10 +566,10 @@ async def measure_scale_and_api(
 async def _scale(
     service: JourneyService, queries: JourneyQueries, worker_pid: int, results: Results
 ) -> None:
-    """Start journeys up to 1,000 and then JOURNEYS; measure at each step."""
+    """Start one journey, then up to 1,000, then JOURNEYS; measure at each step."""
     deadline = time.monotonic() + SCALE_SECONDS
     created = 0
-    for target in sorted({min(1000, JOURNEYS), JOURNEYS}):
+    for target in sorted({1, min(1000, JOURNEYS), JOURNEYS}):  # 1: the worker before its cache
         batch = target - created
         started = time.perf_counter()
 
@@ -732,6 +752,14 @@ async def _run(results: Results) -> None:
             started = time.perf_counter()
             await measure_cost(directory, results)
             results.seconds["cost"] = time.perf_counter() - started
+        if readscale.PHASE in CHOSEN:
+            await _phase(readscale.PHASE, lambda: measure_read_scale(directory, results), results)
+
+
+async def measure_read_scale(directory: Path, results: Results) -> None:
+    """The read model at READ_JOURNEYS journeys, written by the projection (bench.readscale)."""
+    url = await _read_model(directory, "readscale")
+    results.read_scale = await readscale.measure(url, READ_JOURNEYS, READ_SAMPLE, _progress)
 
 
 if __name__ == "__main__":

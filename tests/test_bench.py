@@ -1,10 +1,16 @@
 """The benchmark's own arithmetic and report (the measurements themselves run in make bench)."""
 
+import contextlib
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import readscale
 from bench.report import write_report
 from bench.run import Results
 from bench.stats import percentile, spread
+from readmodel.db import create_engine
+from readmodel.migrate import migrate
 
 
 def test_nearest_rank_percentiles() -> None:
@@ -79,3 +85,63 @@ def test_report_of_a_run_without_measurements_says_so(tmp_path: Path) -> None:
     text = (tmp_path / "benchmarks.md").read_text()
     assert text.count("| not measured |") == 6
     assert "- latency: RuntimeError: boom" in text
+
+
+async def test_read_scale_counts_the_rows_the_projection_writes(tmp_path: Path) -> None:
+    """The read-model phase at 200 journeys: the rows it reports are the projection's rows.
+
+    Its journeys are written three ways (seeds through ``apply_batch``, copies of them in SQL,
+    a sample batch by batch through the worker's writer); every count must be what the
+    projection's batches for those journeys make, and a copied journey's rows must be the very
+    rows ``apply_batch`` writes for it.
+    """
+    now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    templates = readscale.build_templates()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'scale.db'}"
+    await migrate(url)
+    figures = await readscale.measure(
+        url, 200, 10, lambda _: None, variants=3, rounds=2, templates=templates, now=now
+    )
+    plan = readscale.program(templates, 200, now, 3)
+    seeds, copies, sampled = readscale.split(plan, 10)
+    assert (len(seeds), len(copies), len(sampled)) == (
+        figures["seeds"],
+        figures["copies"],
+        figures["sample_journeys"],
+    )
+    assert len(copies) > 100
+    batches = [j.whole() for j in plan[:190]] + [b for j in sampled for b in j.batches()]
+    expected = readscale.expected_rows(batches)
+    assert {t: figures["tables"][t]["rows"] for t in readscale.TABLES} == expected
+    assert figures["expected_rows"] == expected
+    assert figures["sample_batches"] == len(batches) - 190
+    assert all(figures["tables"][t]["bytes"] > 0 for t in readscale.TABLES)
+    # One copy of each path, written again through the projection into a second database.
+    one_each = {j.template.path.name: j for j, _ in copies}
+    reference = f"sqlite+aiosqlite:///{tmp_path / 'reference.db'}"
+    await migrate(reference)
+    engine = create_engine(reference)
+    async with engine.begin() as conn:
+        await conn.run_sync(readscale.apply_all, [j.whole() for j in one_each.values()])
+    await engine.dispose()
+    ids = [j.journey_id for j in one_each.values()]
+    assert _rows(tmp_path / "scale.db", ids) == _rows(tmp_path / "reference.db", ids)
+    # The report states the counted rows, per table and per journey.
+    write_report(Results(read_scale=figures), tmp_path)
+    report = (tmp_path / "benchmarks.md").read_text()
+    events = expected["journey_events"]
+    assert f"| journey_events | {events:,} | {events / 200:.1f} |" in report
+    assert "## Read model at 200 journeys" in report
+
+
+def _rows(path: Path, journey_ids: list[str]) -> dict[str, list[tuple[object, ...]]]:
+    """Every projected row of these journeys, by table (notification ids left out)."""
+    marks = ", ".join("?" * len(journey_ids))
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        out = {}
+        for table in readscale.TABLES:
+            columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            query = f"SELECT {listed} FROM {table} WHERE journey_id IN ({marks})"
+            out[table] = sorted(db.execute(query, journey_ids).fetchall(), key=repr)
+        return out
