@@ -10,7 +10,7 @@ crash between steps never send twice.
 
 import asyncio
 import contextlib
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from delivery.store import DeliveryStore, DispatchTransaction, NewDelivery
 from models.delivery import ExternalChannel, OutboundMessage, generic_type
 from models.journey import EventKind, Priority
+from readmodel.tables import NotificationRow, StaffRow, WebhookEndpointRow
 from runtime.settings import Settings
 from workflows.delivery import DeliveryWorkflow
 from workflows.temporal_policy import delivery_workflow_id
@@ -29,6 +30,34 @@ log = structlog.get_logger(__name__)
 
 CURSOR = "feed"
 BATCH = 200
+
+
+def _targets(
+    note: NotificationRow,
+    staff: Mapping[str, StaffRow],
+    members: Mapping[str, set[str]],
+    endpoints: Sequence[WebhookEndpointRow],
+) -> list[tuple[ExternalChannel, str]]:
+    """Where one notification goes: its recipient's e-mail (when their preferences and their
+    place on the care team say so) and every active webhook endpoint taking its type."""
+    kind, priority = EventKind(note.kind), Priority(note.priority)
+    targets: list[tuple[ExternalChannel, str]] = []
+    person = staff.get(note.recipient)
+    if (
+        person is not None
+        and person.active
+        and person.email_enabled
+        and person.email
+        and (not person.email_urgent_only or priority is Priority.URGENT)
+        and note.recipient in members.get(note.journey_id, set())
+    ):
+        targets.append((ExternalChannel.EMAIL, note.recipient))
+    targets += [
+        (ExternalChannel.WEBHOOK, endpoint.endpoint_id)
+        for endpoint in endpoints
+        if endpoint.accepts(generic_type(kind).value)
+    ]
+    return targets
 
 
 def delivery_key(journey_id: str, seq: int, target: str, channel: ExternalChannel) -> str:
@@ -82,36 +111,21 @@ class Dispatcher:
         staff = await round_.staff({n.recipient for n in notes})
         members = await round_.care_teams(journeys)
         endpoints = await round_.active_endpoints()
+        wanted = [
+            (note, targets)
+            for note in notes
+            if (targets := _targets(note, staff, members, endpoints))
+        ]
+        # Due times only for the events someone is told about, looked up together.
+        due_times = await round_.due_times({(n.journey_id, n.seq) for n, _ in wanted})
         rows: dict[str, NewDelivery] = {}
-        # One event reaches several recipients: look its due time up once.
-        due_times: dict[tuple[str, int], datetime | None] = {}
-        for note in notes:
-            kind, priority = EventKind(note.kind), Priority(note.priority)
-            event = (note.journey_id, note.seq)
-            if event not in due_times:
-                due_times[event] = await round_.due_at(*event)
-            due = due_times[event]
-            targets: list[tuple[ExternalChannel, str]] = []
-            person = staff.get(note.recipient)
-            if (
-                person is not None
-                and person.active
-                and person.email_enabled
-                and person.email
-                and (not person.email_urgent_only or priority is Priority.URGENT)
-                and note.recipient in members.get(note.journey_id, set())
-            ):
-                targets.append((ExternalChannel.EMAIL, note.recipient))
-            targets += [
-                (ExternalChannel.WEBHOOK, endpoint.endpoint_id)
-                for endpoint in endpoints
-                if endpoint.accepts(generic_type(kind).value)
-            ]
+        for note, targets in wanted:
+            due = due_times.get((note.journey_id, note.seq))
             for channel, target in targets:
                 key = delivery_key(note.journey_id, note.seq, target, channel)
                 rows[key] = NewDelivery(
                     key=key, channel=channel.value, target=target, journey_id=note.journey_id,
-                    seq=note.seq, kind=kind.value, priority=priority.value,
+                    seq=note.seq, kind=note.kind, priority=note.priority,
                     occurred_at=note.created_at, due_at=due,
                 )  # fmt: skip
         await round_.add_deliveries(list(rows.values()))

@@ -1,14 +1,14 @@
 """Deliveries, webhook endpoints and staff notification preferences in the read-model database."""
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TypedDict, cast
 
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import Table, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import InstrumentedAttribute, object_session
 
 from delivery.sealing import SecretBox
 from delivery.signing import new_secret
@@ -364,18 +364,38 @@ class DispatchTransaction:
         query = select(WebhookEndpointRow).where(WebhookEndpointRow.active)
         return list((await self._session.scalars(query)).all())
 
-    async def due_at(self, journey_id: str, seq: int) -> datetime | None:
-        """The due time of the work an event is about (a task or a reassessment), if any."""
-        event = await self._session.get(EventRow, (journey_id, seq))
-        if event is None:
-            return None
-        if (task_id := event.ref("task_id")) is not None:
-            task = await self._session.get(TaskRow, task_id)
-            return task.due_at if task else None
-        if (reassessment_id := event.ref("reassessment_id")) is not None:
-            found = await self._session.get(ReassessmentRow, reassessment_id)
-            return found.due_at if found else None
-        return None
+    async def due_times(
+        self, events: Collection[tuple[str, int]]
+    ) -> dict[tuple[str, int], datetime | None]:
+        """The due time of the work each event is about (a task or a reassessment), if any.
+
+        Three queries for the whole round, whatever its size: the events, then their tasks
+        and reassessments.
+        """
+        if not events:
+            return {}
+        query = select(EventRow).where(
+            tuple_(EventRow.journey_id, EventRow.seq).in_(sorted(events))
+        )
+        found = list(await self._session.scalars(query))
+        task_ids = {t for e in found if (t := e.ref("task_id")) is not None}
+        review_ids = {r for e in found if (r := e.ref("reassessment_id")) is not None}
+        tasks = await self._due_by_id(TaskRow.task_id, TaskRow.due_at, task_ids)
+        reviews = await self._due_by_id(
+            ReassessmentRow.reassessment_id, ReassessmentRow.due_at, review_ids
+        )
+        return {(e.journey_id, e.seq): _due(e, tasks, reviews) for e in found}
+
+    async def _due_by_id(
+        self,
+        key: InstrumentedAttribute[str],
+        due: InstrumentedAttribute[datetime],
+        ids: Collection[str],
+    ) -> dict[str, datetime]:
+        if not ids:
+            return {}
+        rows = await self._session.execute(select(key, due).where(key.in_(ids)))
+        return dict(rows.tuples().all())
 
     async def add_deliveries(self, deliveries: Collection[NewDelivery]) -> None:
         """Record new deliveries, pending and not started; keys already stored stay as they are.
@@ -393,3 +413,16 @@ class DispatchTransaction:
         ]  # fmt: skip
         stmt = dialect_insert(self._session, cast(Table, DeliveryRow.__table__))
         await self._session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]), values)
+
+
+def _due(
+    event: EventRow,
+    tasks: Mapping[str, datetime],
+    reviews: Mapping[str, datetime],
+) -> datetime | None:
+    # An event about a task is due when the task is, even if it also names a reassessment.
+    if (task_id := event.ref("task_id")) is not None:
+        return tasks.get(task_id)
+    if (reassessment_id := event.ref("reassessment_id")) is not None:
+        return reviews.get(reassessment_id)
+    return None

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -33,7 +34,15 @@ from models.staff import StaffRole
 from readmodel.access import AccessRepository
 from readmodel.db import create_engine, sessionmaker
 from readmodel.migrate import migrate
-from readmodel.tables import AuditRow, DeliveryRow, DispatchCursorRow, NotificationRow
+from readmodel.tables import (
+    AuditRow,
+    DeliveryRow,
+    DispatchCursorRow,
+    EventRow,
+    NotificationRow,
+    ReassessmentRow,
+    TaskRow,
+)
 from runtime.settings import Settings
 from service.journeys import JourneyService
 from tests.builders import PRIMARY, ratings, start_command
@@ -147,6 +156,21 @@ async def _settled(stack: Stack) -> bool:
     )
 
 
+async def _due_times_in_read_model(session: AsyncSession) -> dict[tuple[str, int], datetime | None]:
+    """Every event's due time, looked up one by one from the rows its references name."""
+    out: dict[tuple[str, int], datetime | None] = {}
+    for event in await session.scalars(select(EventRow)):
+        due: datetime | None = None
+        if (task_id := event.refs.get("task_id")) is not None:
+            task = await session.get(TaskRow, task_id)
+            due = task.due_at if task else None
+        elif (reassessment_id := event.refs.get("reassessment_id")) is not None:
+            found = await session.get(ReassessmentRow, reassessment_id)
+            due = found.due_at if found else None
+        out[(event.journey_id, event.seq)] = due
+    return out
+
+
 @pytest.fixture
 def receiver() -> Receiver:
     return Receiver()
@@ -164,6 +188,7 @@ async def test_each_member_gets_each_notification_once_per_channel_and_nothing_l
             notes = (await session.scalars(select(NotificationRow))).all()
             audit = (await session.scalars(
                 select(AuditRow).where(AuditRow.action == "disclosure"))).all()  # fmt: skip
+            due = await _due_times_in_read_model(session)
 
     feed = Counter(n.recipient for n in notes)
     urgent = Counter(n.recipient for n in notes if n.priority == Priority.URGENT.value)
@@ -183,6 +208,12 @@ async def test_each_member_gets_each_notification_once_per_channel_and_nothing_l
     bodies = [json.loads(e["body"]) for e in receiver.processed.values()]
     assert {b["type"] for b in bodies} <= {t.value for t in GenericType}
     assert all(set(b) == {"id", "type", "journey_id", "priority", "due_at", "link"} for b in bodies)
+    # Each message is due when the task or reassessment its event is about is due.
+    for b in bodies:
+        journey_id, seq = b["id"].split(":")[:2]
+        expected_due = due[(journey_id, int(seq))]
+        assert b["due_at"] == (expected_due.isoformat() if expected_due else None)
+    assert any(b["due_at"] for b in bodies), "no message was about work with a due time"
 
     # Every external send is a disclosure: recipient, channel, purpose, time.
     assert len(audit) == sum(expected.values()) + len(events)
