@@ -140,3 +140,77 @@ def test_make_compiles_our_bytecode_for_every_package() -> None:
     for target in ("run:", "test:", "bench:"):
         recipe = makefile.split(f"\n{target}", 1)[1].split("\n\n", 1)[0]
         assert "$(BYTECODE)" in recipe, target
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in (service.get("environment") or {}).items()}
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Bind mounts of files in this repository: container path -> repository path."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            mounts[target] = source[2:]
+    return mounts
+
+
+def test_worker_and_api_serve_metrics_to_the_compose_network_only() -> None:
+    services = _compose()["services"]
+    for name, app, sdk in (
+        ("worker", "JOURNEYS_WORKER_METRICS_PORT", "JOURNEYS_SDK_METRICS_PORT"),
+        ("api", "JOURNEYS_API_METRICS_PORT", "JOURNEYS_API_SDK_METRICS_PORT"),
+    ):
+        env = _environment(services[name])
+        assert env["JOURNEYS_METRICS_HOST"] == "0.0.0.0", name
+        assert sorted(services[name]["expose"]) == sorted([env[app], env[sdk]]), name
+        # Never published on the host: only Prometheus reads them.
+        assert not any(env[app] in p or env[sdk] in p for p in services[name].get("ports", []))
+
+
+def test_prometheus_scrapes_the_ports_the_services_serve_and_loads_the_alert_rules() -> None:
+    services = _compose()["services"]
+    prometheus = services["prometheus"]
+    mounts = _mounts(prometheus)
+    config_path = mounts["/etc/prometheus/prometheus.yml"]
+    config = yaml.safe_load((ROOT / config_path).read_text())
+    # Every rule file it loads is mounted from ops/prometheus and exists.
+    for rule_file in config["rule_files"]:
+        assert (ROOT / mounts[rule_file]).is_file(), rule_file
+    targets: dict[str, set[str]] = {}
+    for job in config["scrape_configs"]:
+        found = {
+            f"{name}:{sd['port']}" for sd in job.get("dns_sd_configs", []) for name in sd["names"]
+        }
+        found |= {t for sc in job.get("static_configs", []) for t in sc["targets"]}
+        targets[job["job_name"]] = found
+    worker, api = _environment(services["worker"]), _environment(services["api"])
+    assert targets == {
+        "journeys-worker": {f"worker:{worker['JOURNEYS_WORKER_METRICS_PORT']}"},
+        "journeys-worker-sdk": {f"worker:{worker['JOURNEYS_SDK_METRICS_PORT']}"},
+        "journeys-api": {f"api:{api['JOURNEYS_API_METRICS_PORT']}"},
+        "journeys-api-sdk": {f"api:{api['JOURNEYS_API_SDK_METRICS_PORT']}"},
+    }
+    # Worker replicas are found by the service's DNS name, one target each.
+    assert services["worker"]["deploy"]["replicas"] > 1
+    assert prometheus["ports"] == ["127.0.0.1:9090:9090"]
+    assert {"worker", "api"} <= set(prometheus["depends_on"])
+
+
+def test_grafana_is_provisioned_with_the_prometheus_datasource_and_the_dashboard() -> None:
+    services = _compose()["services"]
+    grafana = services["grafana"]
+    mounts = _mounts(grafana)
+    datasources = ROOT / mounts["/etc/grafana/provisioning/datasources"]
+    source = yaml.safe_load((datasources / "prometheus.yml").read_text())["datasources"][0]
+    assert source["url"] == "http://prometheus:9090"
+    providers = ROOT / mounts["/etc/grafana/provisioning/dashboards"]
+    provider = yaml.safe_load((providers / "journeys.yml").read_text())["providers"][0]
+    folder = provider["options"]["path"]
+    dashboards = [target for target in mounts if target.startswith(folder + "/")]
+    assert dashboards == [f"{folder}/recovery-journeys.json"]
+    assert (ROOT / mounts[dashboards[0]]).is_file()
+    assert grafana["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    assert grafana["ports"] == ["127.0.0.1:3000:3000"]
+    assert _environment(grafana)["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
