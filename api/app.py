@@ -79,6 +79,8 @@ def create_app(services: ApiServices | None = None) -> FastAPI:
         async with services_from(settings) as built:
             app.state.services = built
             yield
+        # The last requests' spans leave now: uvicorn may end the process by signal next.
+        tracing.flush()
 
     if services is None:
         # Traces when the OTEL_* variables ask for them (runtime.tracing), before connecting.

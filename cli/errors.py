@@ -104,7 +104,14 @@ def first_line(exc: BaseException) -> str:
 
 
 def flush_and_exit(code: int) -> None:
-    """Leave without the interpreter's finalizers (see temporalio/sdk-python#300)."""
+    """Leave without the interpreter's finalizers (see temporalio/sdk-python#300).
+
+    Spans still batched (``journeys api`` and ``up`` with tracing on) are sent first; a
+    command that never loaded the tracing module has none.
+    """
+    tracing = sys.modules.get("runtime.tracing")
+    if tracing is not None:
+        tracing.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

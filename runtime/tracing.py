@@ -104,6 +104,12 @@ def active() -> "TracerProvider | None":
     return _provider
 
 
+def flush() -> None:
+    """Send the spans still batched (an app stopping; uvicorn may end the process by signal)."""
+    if _provider is not None:
+        _provider.force_flush()
+
+
 def shutdown() -> None:
     """Flush and stop the provider (before ``os._exit``, which skips exit handlers)."""
     global _provider  # noqa: PLW0603 - one provider per process

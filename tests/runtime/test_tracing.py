@@ -49,6 +49,7 @@ from service.journeys import JourneyService
 from tests.api.conftest import TEAM
 from tests.builders import policy
 from tests.conftest import TEST_KEY, TEST_KEY_ID
+from tests.portpick import free_port
 from worker import create_worker
 from workflows.temporal_policy import journey_workflow_id
 
@@ -357,24 +358,28 @@ def test_spans_go_over_otlp_http_to_the_configured_endpoint(
     assert b"QQQQ2222QQ" not in received[0][2]
 
 
+def _process_environ(dev_env: WorkflowEnvironment, data: Path) -> dict[str, str]:
+    """A service process's environment: the dev server, the test key, no OTEL_* of ours."""
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("JOURNEYS_", "TEMPORAL_", "OTEL_"))}  # fmt: skip
+    return environ | {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
+        "JOURNEYS_DATA_DIR": str(data),
+        "JOURNEYS_TASK_QUEUE": f"traced-{uuid.uuid4().hex[:8]}",
+        "JOURNEYS_LOG_FORMAT": "json",
+        "JOURNEYS_CODEC_KEYS": json.dumps({TEST_KEY_ID: base64.b64encode(TEST_KEY).decode()}),
+    }
+
+
 async def test_the_worker_process_sends_its_spans_to_the_collector(
     collector: tuple[str, list[tuple[str, str, bytes]]], dev_env: WorkflowEnvironment,
     tmp_path: Path,
 ) -> None:  # fmt: skip
     """``python worker.py`` with an OTLP endpoint: spans leave it, scrubbed, by its exit."""
     url, received = collector
-    queue = f"traced-{uuid.uuid4().hex[:8]}"
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("JOURNEYS_", "TEMPORAL_", "OTEL_"))}  # fmt: skip
-    environ |= {
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": dev_env.client.namespace,
-        "JOURNEYS_DATA_DIR": str(tmp_path),
-        "JOURNEYS_TASK_QUEUE": queue,
-        "JOURNEYS_LOG_FORMAT": "json",
-        "JOURNEYS_CODEC_KEYS": json.dumps({TEST_KEY_ID: base64.b64encode(TEST_KEY).decode()}),
-        "OTEL_EXPORTER_OTLP_ENDPOINT": url,
-    }
+    environ = _process_environ(dev_env, tmp_path) | {"OTEL_EXPORTER_OTLP_ENDPOINT": url}
+    queue = environ["JOURNEYS_TASK_QUEUE"]
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "worker.py", env=environ, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -398,16 +403,49 @@ async def test_the_worker_process_sends_its_spans_to_the_collector(
     out, _ = await worker.communicate()
     assert worker.returncode == 0, out.decode()
     assert {path for path, _, _ in received} == {"/v1/traces"}
-    sent = [ExportTraceServiceRequest.FromString(body) for _, _, body in received]
-    spans = {
-        (
-            {a.key: a.value.string_value for a in rs.resource.attributes}["service.name"],
-            span.name,
-        )
-        for request in sent
-        for rs in request.resource_spans
+    assert ("recovery-journeys-worker", "RunActivity:project_journey") in _sent_spans(received)
+    assert [body for _, _, body in received if journey_id.encode() in body] == []
+
+
+def _sent_spans(received: list[tuple[str, str, bytes]]) -> set[tuple[str, str]]:
+    """(service.name, span name) of every span the collector received."""
+    return {
+        ({a.key: a.value.string_value for a in rs.resource.attributes}["service.name"], span.name)
+        for _, _, body in received
+        for rs in ExportTraceServiceRequest.FromString(body).resource_spans
         for scope in rs.scope_spans
         for span in scope.spans
     }
-    assert ("recovery-journeys-worker", "RunActivity:project_journey") in spans
-    assert [body for _, _, body in received if journey_id.encode() in body] == []
+
+
+async def test_the_api_process_sends_its_spans_when_it_stops(
+    collector: tuple[str, list[tuple[str, str, bytes]]], dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """``journeys api`` leaves through ``os._exit``: its last spans are sent before that."""
+    url, received = collector
+    port = free_port()
+    environ = _process_environ(dev_env, tmp_path) | {
+        "JOURNEYS_API_PORT": str(port),
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"{url}/v1/traces",
+        "OTEL_SERVICE_NAME": "journeys-api-test",
+    }
+    api = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "journeys"), "api", env=environ, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert api.stdout is not None
+    log: list[bytes] = []
+    while b"Application startup complete" not in (line := await api.stdout.readline()):
+        assert line, b"".join(log).decode()
+        log.append(line)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        refused = await http.get("/journeys/J-NQ3XW7ZK2M", params={"client": "C-QQQQ2222QQ"})
+    assert refused.status_code == 401
+    api.send_signal(signal.SIGTERM)
+    await api.communicate()
+    assert ("journeys-api-test", "GET /journeys/{journey_id}") in _sent_spans(received)
+    bodies = b"".join(body for _, _, body in received)
+    assert b"NQ3XW7ZK2M" not in bodies
+    assert b"QQQQ2222QQ" not in bodies
