@@ -214,6 +214,13 @@ async def test_one_trace_runs_from_the_request_through_the_update_to_the_project
         "http.flavor": "1.1",
         "http.status_code": 200,
     }
+    # The health probe is not traced; other reads are.
+    assert (await traced.http.get("/health")).status_code == 200
+    assert (await traced.http.get("/me", headers=traced.as_staff("ops-1"))).status_code == 200
+    assert traced.provider.force_flush()
+    read = {s.name for s in traced.exported.get_finished_spans()}
+    assert "GET /me" in read
+    assert "GET /health" not in read
 
 
 async def test_no_span_carries_phi_or_an_id(traced: Traced, dev_env: WorkflowEnvironment) -> None:
