@@ -59,6 +59,11 @@ MIGRATION_TAKES_CURRENT_RULES = "migration-takes-current-rules"
 # New runs, and migrations from now on, take the bounded-open-work rules (BOUNDED_WORK_RULES).
 BOUNDED_OPEN_WORK = "bounded-open-work"
 MIGRATION_TAKES_BOUNDED_WORK = "migration-takes-bounded-open-work"
+# New runs from now on record one marker that stands for the three run-wide changes above
+# (KEEP_WAKE_TIMER, CLINICAL_SAFETY_RULES, BOUNDED_OPEN_WORK): each marker costs a run two
+# history events (the marker and the TemporalChangeVersion search attribute) and the server a
+# visibility write. Runs recorded before replay the markers they carry.
+CURRENT_AT_START = "current-at-start"
 
 
 def _rejected(violation: RuleViolation) -> ApplicationError:
@@ -86,9 +91,11 @@ class ClientJourneyWorkflow:
             self._state = commands.start(journey.start, workflow.info().workflow_start_time)
             self._state.client_id = journey.start.client_id
             self._state.rules = LEGACY_RULES
-        if workflow.patched(CLINICAL_SAFETY_RULES):
+        # Checked first, so a new run records only this marker (the others short-circuit).
+        self._current = workflow.patched(CURRENT_AT_START)
+        if self._current or workflow.patched(CLINICAL_SAFETY_RULES):
             self._state.rules = max(self._state.rules, SAFETY_RULES)
-        if workflow.patched(BOUNDED_OPEN_WORK):
+        if self._current or workflow.patched(BOUNDED_OPEN_WORK):
             self._state.rules = max(self._state.rules, BOUNDED_WORK_RULES)
         self._search_attributes: dict[str, object] = {}
         self._projected = Projected()
@@ -108,7 +115,7 @@ class ClientJourneyWorkflow:
                 await self._drain_handlers()
                 self._cancel_wake()
                 workflow.continue_as_new(JourneyInput(state=self._state))
-            if workflow.patched(KEEP_WAKE_TIMER):
+            if self._current or workflow.patched(KEEP_WAKE_TIMER):
                 await self._wait_for_work()
             else:
                 await self._sleep_until_deadline()

@@ -12,13 +12,14 @@ from temporalio.testing import WorkflowEnvironment
 from models.commands import ReportEvent, RevisePlan
 from models.plan import Goal
 from models.policy import ClinicalEventKind
+from models.state import CURRENT_RULES
 from readmodel.queries import JourneyQueries
 from runtime.search_attributes import ALL_KEYS
 from tests.builders import PRIMARY, T0
 from tests.conftest import encrypted_converter
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
-from workflows.journey import BOUNDED_OPEN_WORK, CLINICAL_SAFETY_RULES, KEEP_WAKE_TIMER
+from workflows.journey import CURRENT_AT_START
 from workflows.temporal_policy import journey_workflow_id
 
 BIN = Path(sys.executable).parent
@@ -79,6 +80,8 @@ async def test_continue_as_new_carries_every_piece_of_state(
     assert len(state.segments) == 2
     assert state.outbox == []
     assert state.projected_seq == state.seq
+    # Every run of a new journey, continued as new or not, keeps the current clinical rules.
+    assert state.rules == CURRENT_RULES
     # Three missed sessions open a reassessment; the other nine tighten nothing new.
     assert state.active_reassessment is not None
     timeline = await queries.get_timeline("J-CAN")
@@ -96,6 +99,8 @@ async def test_search_attributes_carry_only_phase_loc_review_and_urgency(
     async with create_worker(env.client, task_queue, sqlite_sessions):
         j = await JourneyDriver.start(env, task_queue, "J-SEARCH")
         await j.assess_and_accept(d1=3, d2=2)
+        # The one marker gives a new run every run-wide change: the current rules.
+        assert (await j.state()).rules == CURRENT_RULES
         await j.service.send(
             "J-SEARCH", ReportEvent(kind=ClinicalEventKind.CRISIS, reported_by=PRIMARY)
         )
@@ -121,7 +126,6 @@ async def test_search_attributes_carry_only_phase_loc_review_and_urgency(
         "JourneyUrgent",
         "TemporalChangeVersion",
     }
-    assert sorted(values["TemporalChangeVersion"]) == sorted(
-        [BOUNDED_OPEN_WORK, CLINICAL_SAFETY_RULES, KEEP_WAKE_TIMER]
-    )
+    # A new run records one marker for every run-wide change (not one per change).
+    assert values["TemporalChangeVersion"] == [CURRENT_AT_START]
     assert description.id == "journey-J-SEARCH"
