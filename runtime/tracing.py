@@ -73,6 +73,14 @@ def setup(
     env = os.environ if environ is None else environ
     if exporter is None and not configured(env):
         return None
+    name = env.get("OTEL_SERVICE_NAME") or service
+    _provider = _provider_for(name, exporter)
+    log.info("tracing.started", service=name)
+    return _provider
+
+
+def _provider_for(service: str, exporter: "SpanExporter | None") -> "TracerProvider":
+    """A provider sending batches through the scrubbing exporter (OTLP unless ``exporter``)."""
     import opentelemetry.trace  # noqa: PLC0415
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource  # noqa: PLC0415
     from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
@@ -80,22 +88,19 @@ def setup(
 
     from runtime.span_privacy import ScrubbingSpanExporter  # noqa: PLC0415
 
-    resource = Resource.create({SERVICE_NAME: env.get("OTEL_SERVICE_NAME") or service})
-    # shutdown_on_exit: the batch is flushed when the interpreter exits (see shutdown()).
-    provider = TracerProvider(resource=resource)
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
             OTLPSpanExporter,
         )
 
         exporter = OTLPSpanExporter()
+    # shutdown_on_exit (the default): the batch is sent when the interpreter exits normally.
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
     provider.add_span_processor(BatchSpanProcessor(ScrubbingSpanExporter(exporter)))
     if isinstance(
         opentelemetry.trace.get_tracer_provider(), opentelemetry.trace.ProxyTracerProvider
     ):
         opentelemetry.trace.set_tracer_provider(provider)
-    _provider = provider
-    log.info("tracing.started", service=resource.attributes.get(SERVICE_NAME))
     return provider
 
 
