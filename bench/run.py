@@ -1,8 +1,10 @@
 """Run every measurement on the embedded dev server and write docs/benchmarks.md and .png.
 
 ``python -m bench.run`` (what ``make bench`` runs). Sizes come from the environment so a quick
-run is possible: BENCH_ROUNDS (3), BENCH_BASELINE (200), BENCH_ADMISSIONS (150),
-BENCH_FLOOR (300 updates of the latency floor), BENCH_COMMANDS (1000), BENCH_RATE (5
+run is possible: BENCH_ROUNDS (3 rounds of throughput and of latency, each round comparing the
+journeys with its own baseline or floor), BENCH_BASELINE (200), BENCH_ADMISSIONS (150),
+BENCH_FLOOR (300 updates of the latency floor per round), BENCH_COMMANDS (1000 decisions in
+all, split between the rounds), BENCH_RATE (5
 decisions per second; each decision also needs a request and an assessment), BENCH_JOURNEYS
 (10000), BENCH_REQUESTS (400).
 Every loop is bounded in count, and the scale phase also in time (BENCH_SCALE_SECONDS, 600).
@@ -100,9 +102,7 @@ READ_SAMPLE = _env("BENCH_READ_SAMPLE", 100)
 # are then throwaway databases made there, not SQLite files.
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "")
 PHASES = (
-    "baseline",
-    "update floor",
-    "admission",
+    "throughput",
     "latency",
     "workers",
     "scale and api",
@@ -140,6 +140,9 @@ class Results:
     admission_jps: list[float] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     floor_ms: list[float] = field(default_factory=list)
+    # Round by round: the floor's and the decisions' latencies (ms), compared within a round.
+    floor_rounds: list[list[float]] = field(default_factory=list)
+    latency_rounds: list[list[float]] = field(default_factory=list)
     latency_rate: float = 0.0
     cost: dict[str, Any] = field(default_factory=dict)
     scale: list[dict[str, Any]] = field(default_factory=list)
@@ -191,107 +194,158 @@ async def _admit(service: JourneyService, journey_id: str) -> None:
     )
 
 
-async def measure_baseline(client: Client, queue: str, results: Results) -> None:
-    """Workflows per second of a bare workflow with one no-op activity."""
+async def _baseline_round(client: Client, queue: str, tag: str, count: int) -> float:
+    """Bare workflows (one no-op activity each) per second, ``count`` of them."""
 
-    async def one(i: int, tag: str) -> None:
+    async def one(i: int) -> None:
         await client.execute_workflow(
             NoopWorkflow.run, id=f"bench-noop-{tag}-{i}-{uuid.uuid4().hex[:6]}", task_queue=queue
         )
 
-    await _bounded(WARMUP, CONCURRENCY, lambda i: one(i, "warm"))
-    for r in range(ROUNDS):
-        elapsed = await _bounded(BASELINE, CONCURRENCY, functools.partial(one, tag=str(r)))
-        results.baseline_wps.append(BASELINE / elapsed)
-        _progress(f"baseline round {r + 1}: {BASELINE / elapsed:.1f} workflows/s")
+    return count / await _bounded(count, CONCURRENCY, one)
 
 
-async def measure_update_floor(client: Client, queue: str, results: Results) -> None:
-    """Latency of an update whose handler writes one row through a local activity.
+async def _admission_round(
+    service: JourneyService, queries: JourneyQueries, tag: str, count: int
+) -> float:
+    """Admissions per second (start, assessment, decision), their feed rows checked."""
+    ids = [f"J-ADM{tag}X{i}" for i in range(count)]
+    elapsed = await _bounded(count, CONCURRENCY, lambda i: _admit(service, ids[i]))
+    async with queries.sessions() as session:
+        rows = await session.scalar(
+            select(func.count(func.distinct(NotificationRow.journey_id))).where(
+                NotificationRow.journey_id.in_(ids),
+                NotificationRow.kind == "phase_changed",
+            )
+        )
+    assert rows == count, f"feed rows for {rows} of {count} admissions"
+    return count / elapsed
 
-    Sent at the rate the latency phase sends all of its commands (three per decision).
+
+async def measure_throughput(
+    client: Client,
+    queue: str,
+    service: JourneyService,
+    queries: JourneyQueries,
+    results: Results,
+) -> None:
+    """The baseline and admission, round by round (BENCH_ROUNDS), both workers running.
+
+    Each round's admission is compared with the same round's baseline, so a machine that gets
+    busier or quieter during the run moves both; the order alternates between rounds.
     """
+    await _baseline_round(client, queue, "warm", WARMUP)
+    await _admission_round(service, queries, "WARM", WARMUP)
+    for r in range(ROUNDS):
+        order = ("baseline", "admission") if r % 2 == 0 else ("admission", "baseline")
+        for name in order:
+            if name == "baseline":
+                results.baseline_wps.append(await _baseline_round(client, queue, str(r), BASELINE))
+            else:
+                results.admission_jps.append(
+                    await _admission_round(service, queries, str(r), ADMISSIONS)
+                )
+        ratio = results.admission_jps[-1] / results.baseline_wps[-1]
+        _progress(
+            f"round {r + 1}: baseline {results.baseline_wps[-1]:.1f} workflows/s, admission "
+            f"{results.admission_jps[-1]:.1f} journeys/s ({ratio:.2f})"
+        )
+
+
+async def _floor_round(handle: Any, first: int, count: int) -> list[float]:
+    """Latencies (ms) of ``count`` floor updates, sent at the latency phase's command rate."""
     interval = 1 / (RATE * 3)
-    handle = await client.start_workflow(
-        UpdateFloorWorkflow.run, id=f"bench-floor-{uuid.uuid4().hex[:6]}", task_queue=queue
-    )
-    for n in range(-WARMUP, FLOOR):  # the warm-up's answers are not counted
+    out: list[float] = []
+    for n in range(first, first + count):
         due = time.perf_counter() + interval
         sent = time.perf_counter()
         assert await handle.execute_update(UpdateFloorWorkflow.write, n) == n
-        if n >= 0:
-            results.floor_ms.append((time.perf_counter() - sent) * 1000)
+        out.append((time.perf_counter() - sent) * 1000)
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
-    await handle.signal(UpdateFloorWorkflow.finish)
-    await handle.result()
-    p50, p99 = percentile(results.floor_ms, 50), percentile(results.floor_ms, 99)
-    _progress(f"update floor: {FLOOR} updates, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    return out
 
 
-async def measure_admission(
-    service: JourneyService, queries: JourneyQueries, results: Results
-) -> None:
-    """Journeys per second through start, assessment, decision, with their feed rows."""
-    await _bounded(WARMUP, CONCURRENCY, lambda i: _admit(service, f"J-ADMWARM{i}"))
-    for r in range(ROUNDS):
-        ids = [f"J-ADM{r}X{i}" for i in range(ADMISSIONS)]
+@dataclass
+class _LatencyPool:
+    """Journeys admitted once, each deciding in turn at RATE decisions per second overall."""
 
-        async def one(i: int, ids: list[str] = ids) -> None:
-            await _admit(service, ids[i])
+    service: JourneyService
+    queries: JourneyQueries
+    ids: list[str]
+    assessments: Counter[str] = field(default_factory=Counter)
 
-        elapsed = await _bounded(ADMISSIONS, CONCURRENCY, one)
-        async with queries.sessions() as session:
-            rows = await session.scalar(
-                select(func.count(func.distinct(NotificationRow.journey_id))).where(
-                    NotificationRow.journey_id.in_(ids),
-                    NotificationRow.kind == "phase_changed",
-                )
-            )
-        assert rows == ADMISSIONS, f"feed rows for {rows} of {ADMISSIONS} admissions"
-        results.admission_jps.append(ADMISSIONS / elapsed)
-        _progress(f"admission round {r + 1}: {ADMISSIONS / elapsed:.1f} journeys/s")
+    async def round(self, count: int) -> list[float]:
+        """Command-to-feed latencies (ms) of ``count`` decisions."""
+        out: list[float] = []
+        interval = len(self.ids) / RATE
+
+        async def journey(i: int) -> None:
+            await asyncio.sleep(i / RATE)
+            while len(out) < count:
+                due = time.perf_counter() + interval
+                out.append(await self._decide(self.ids[i]))
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+
+        await asyncio.gather(*(journey(i) for i in range(len(self.ids))))
+        return out[:count]
+
+    async def _decide(self, journey_id: str) -> float:
+        """Request, assess, then time the decision until its notification row is readable."""
+        self.assessments[journey_id] += 1
+        n = self.assessments[journey_id] + 1
+        await self.service.send(
+            journey_id, RequestReassessment(requested_by=PRIMARY, reason="bench")
+        )
+        result = await self.service.send(
+            journey_id, _assessment(journey_id, n, AssessmentKind.REASSESSMENT, d4=2)
+        )
+        assert result.reassessment_id is not None
+        sent = time.perf_counter()
+        decided = await self.service.send(
+            journey_id,
+            DecideTransition(
+                reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True
+            ),
+        )
+        await _feed_row_visible(self.queries, journey_id, decided.seq)
+        return (time.perf_counter() - sent) * 1000
 
 
 async def measure_latency(
-    service: JourneyService, queries: JourneyQueries, results: Results
+    client: Client,
+    queue: str,
+    service: JourneyService,
+    queries: JourneyQueries,
+    results: Results,
 ) -> None:
-    """From sending a decision to its notification row being readable, at a steady rate."""
-    pool = min(100, max(1, COMMANDS // 10))
-    ids = [f"J-LAT{i}" for i in range(pool)]
-    await _bounded(pool, CONCURRENCY, lambda i: _admit(service, ids[i]))
-    rounds = -(-COMMANDS // pool)
-    interval = pool / RATE  # each journey decides once per interval: RATE decisions/s overall
+    """The floor and command-to-feed, round by round (BENCH_ROUNDS), both workers running.
+
+    A floor round (BENCH_FLOOR updates) and a latency round (BENCH_COMMANDS / BENCH_ROUNDS
+    decisions) in turn, so each round's ratio compares figures taken minutes apart at most.
+    """
+    pool_size = min(100, max(1, COMMANDS // 10))
+    pool = _LatencyPool(service, queries, [f"J-LAT{i}" for i in range(pool_size)])
+    await _bounded(pool_size, CONCURRENCY, lambda i: _admit(service, pool.ids[i]))
+    handle = await client.start_workflow(
+        UpdateFloorWorkflow.run, id=f"bench-floor-{uuid.uuid4().hex[:6]}", task_queue=queue
+    )
+    await _floor_round(handle, -WARMUP, WARMUP)  # the warm-up's answers are not counted
+    per_round = max(1, COMMANDS // ROUNDS)
     started = time.perf_counter()
-
-    async def journey(i: int) -> None:
-        journey_id = ids[i]
-        await asyncio.sleep(i / RATE)
-        for n in range(rounds):
-            if len(results.latencies_ms) >= COMMANDS:
-                return
-            due = time.perf_counter() + interval
-            await service.send(
-                journey_id, RequestReassessment(requested_by=PRIMARY, reason="bench")
-            )
-            result = await service.send(
-                journey_id, _assessment(journey_id, n + 2, AssessmentKind.REASSESSMENT, d4=2)
-            )
-            assert result.reassessment_id is not None
-            sent = time.perf_counter()
-            decided = await service.send(
-                journey_id,
-                DecideTransition(
-                    reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True
-                ),
-            )
-            await _feed_row_visible(queries, journey_id, decided.seq)
-            results.latencies_ms.append((time.perf_counter() - sent) * 1000)
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-
-    await asyncio.gather(*(journey(i) for i in range(pool)))
-    results.latency_rate = len(results.latencies_ms) / (time.perf_counter() - started)
-    p50, p99 = percentile(results.latencies_ms, 50), percentile(results.latencies_ms, 99)
-    _progress(f"latency: {len(results.latencies_ms)} decisions, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    for r in range(ROUNDS):
+        results.floor_rounds.append(await _floor_round(handle, r * FLOOR, FLOOR))
+        results.latency_rounds.append(await pool.round(per_round))
+        floor, lat = results.floor_rounds[-1], results.latency_rounds[-1]
+        _progress(
+            f"round {r + 1}: floor p50 {percentile(floor, 50):.1f} / p99 "
+            f"{percentile(floor, 99):.1f} ms, command-to-feed p50 {percentile(lat, 50):.1f} / "
+            f"p99 {percentile(lat, 99):.1f} ms"
+        )
+    results.latency_rate = per_round * ROUNDS / (time.perf_counter() - started)
+    results.floor_ms = [x for one in results.floor_rounds for x in one]
+    results.latencies_ms = [x for one in results.latency_rounds for x in one]
+    await handle.signal(UpdateFloorWorkflow.finish)
+    await handle.result()
 
 
 async def _feed_row_visible(queries: JourneyQueries, journey_id: str, seq: int) -> None:
@@ -696,9 +750,13 @@ async def main() -> None:
     _progress(f"wrote {DOCS / 'benchmarks.md'} and {DOCS / 'benchmarks.png'}")
 
 
-async def _with_worker(argv: list[str], env: dict[str, str] | None, work: Awaitable[None]) -> None:
-    """Do ``work`` while a worker process runs."""
-    with _worker_process(argv, env):
+async def _with_workers(
+    workers: list[tuple[list[str], dict[str, str] | None]], work: Awaitable[None]
+) -> None:
+    """Do ``work`` while worker processes run (each ``(argv, environment)``)."""
+    with contextlib.ExitStack() as stack:
+        for argv, env in workers:
+            stack.enter_context(_worker_process(argv, env))
         await work
 
 
@@ -730,15 +788,12 @@ async def _run(results: Results) -> None:
             baseline_worker = ["-m", "bench.baseline_worker", server.address, tmp, base_queue]
             journeys_env = _journeys_env(server, directory, url, queue)
             steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-                ("baseline", lambda: _with_worker(baseline_worker, None,
-                                                 measure_baseline(client, base_queue, results))),
-                ("update floor", lambda: _with_worker(baseline_worker, None,
-                                                     measure_update_floor(client, base_queue,
-                                                                          results))),
-                ("admission", lambda: _with_worker(["worker.py"], journeys_env,
-                                                  measure_admission(service, queries, results))),
-                ("latency", lambda: _with_worker(["worker.py"], journeys_env,
-                                                measure_latency(service, queries, results))),
+                ("throughput", lambda: _with_workers(
+                    [(baseline_worker, None), (["worker.py"], journeys_env)],
+                    measure_throughput(client, base_queue, service, queries, results))),
+                ("latency", lambda: _with_workers(
+                    [(baseline_worker, None), (["worker.py"], journeys_env)],
+                    measure_latency(client, base_queue, service, queries, results))),
                 ("workers", lambda: measure_workers(server, directory, results, _read_model,
                                                     _journeys_env)),
                 ("scale and api", lambda: measure_scale_and_api(server, directory, results)),
