@@ -19,6 +19,7 @@ two queries. ``python -m bench.run`` runs it as the phase ``read model 100k``.
 """
 
 import functools
+import os
 import random
 import re
 import time
@@ -100,6 +101,8 @@ PRIMARY, PHYSICIAN, NURSE, CASE_MANAGER, SUPERVISOR = (
 STAFF_POOLS = {PRIMARY: 20, PHYSICIAN: 10, NURSE: 10, CASE_MANAGER: 20, SUPERVISOR: 5}
 PER_TRANSACTION = 500  # journeys written per transaction in the bulk
 TIMED_ROUNDS = 100
+# Copying stops past this (then fewer journeys are measured, and the report says how many).
+COPY_SECONDS = float(os.environ.get("BENCH_READ_SECONDS", "1800"))
 TIMING_SECONDS = 60.0  # the page timings stop early past this
 _STAMP = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"')
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -453,14 +456,19 @@ def apply_all(conn: Connection, batches: list[ProjectionBatch]) -> None:
 
 
 async def write_program(
-    engine: AsyncEngine, plan: list[Journey], sample: int, progress: Callable[[str], None]
+    engine: AsyncEngine,
+    plan: list[Journey],
+    sample: int,
+    progress: Callable[[str], None],
+    seconds: float = COPY_SECONDS,
 ) -> Written:
-    """Write every journey of ``plan``: seeds and sample through the projection, copies in SQL."""
+    """Write the journeys of ``plan``: seeds and sample through the projection, copies in SQL.
+
+    Copying stops after the chunk that passes ``seconds``; the journeys not copied are left
+    out (and out of the expected rows).
+    """
     seeds, copies, sampled = split(plan, sample)
-    out = Written(journeys=len(plan), seeds=len(seeds), copies=len(copies), sample=len(sampled))
-    for j in plan:
-        out.expected.update(j.template.rows)
-        out.paths[j.template.path.name] += 1
+    out = Written(seeds=len(seeds), sample=len(sampled))
     started = time.perf_counter()
     for at in range(0, len(seeds), 50):
         batches = [j.whole() for j in seeds[at : at + 50]]
@@ -469,8 +477,12 @@ async def write_program(
     out.seed_seconds = time.perf_counter() - started
     progress(f"{len(seeds)} seed journeys projected in {out.seed_seconds:.0f} s")
     started = time.perf_counter()
-    await _copy(engine, copies, progress)
+    out.copies = await _copy(engine, copies, progress, time.monotonic() + seconds)
     out.copy_seconds = time.perf_counter() - started
+    for j in [*seeds, *(j for j, _ in copies[: out.copies]), *sampled]:
+        out.expected.update(j.template.rows)
+        out.paths[j.template.path.name] += 1
+    out.journeys = out.paths.total()
     started = time.perf_counter()
     writer = ProjectionWriter(engine)
     for j in sampled:
@@ -520,9 +532,13 @@ def _copy_statement(dialect: str, model: type[Base]) -> str:
 
 
 async def _copy(
-    engine: AsyncEngine, copies: list[tuple[Journey, Journey]], progress: Callable[[str], None]
-) -> None:
-    """Write every copy from its seed's rows, table by table, in chunks of journeys."""
+    engine: AsyncEngine,
+    copies: list[tuple[Journey, Journey]],
+    progress: Callable[[str], None],
+    deadline: float,
+) -> int:
+    """Write the copies from their seeds' rows, table by table, in chunks of journeys, until
+    ``deadline`` (``time.monotonic``); returns how many were copied."""
     dialect = engine.dialect.name
     statements = [_copy_statement(dialect, m) for m in PROJECTED]
     rows = [
@@ -547,7 +563,11 @@ async def _copy(
             await conn.execute(text(f"CREATE INDEX ix_seed_{table} ON seed_{table} (journey_id)"))
         await conn.commit()
         started = time.perf_counter()
+        done = 0
         for low in range(0, len(copies), COPY_CHUNK):
+            if time.monotonic() > deadline:
+                progress(f"copying stopped at {done:,} journeys (BENCH_READ_SECONDS)")
+                break
             for statement in statements:
                 await conn.execute(text(statement), {"low": low, "high": low + COPY_CHUNK})
             await conn.commit()
@@ -557,6 +577,7 @@ async def _copy(
         for table in ("bench_copies", *(f"seed_{t}" for t in TABLES)):
             await conn.execute(text(f"DROP TABLE {table}"))
         await conn.commit()
+    return done
 
 
 async def table_sizes(engine: AsyncEngine) -> dict[str, dict[str, int]]:
@@ -672,6 +693,7 @@ async def measure(
     engine = create_engine(url)
     try:
         written = await write_program(engine, plan, sample, progress)
+        journeys = written.journeys
         sizes = await table_sizes(engine)
         progress(f"read model {sizes['database']['bytes'] / 2**20:,.0f} MiB, "
                  f"{sizes['database']['rows']:,} rows; timing pages")  # fmt: skip
