@@ -255,9 +255,22 @@ async def test_no_span_carries_phi_or_an_id(traced: Traced, dev_env: WorkflowEnv
     )
     assert missing.status_code == 404
     secrets["missing journey id"] = "J-NQ3XW7ZK2M"
+    # A command the journey's validator refuses: an update failure, an error span.
+    refused = await traced.http.post(
+        f"/journeys/{journey_id}/decisions",
+        json={
+            "accept": False,
+            "phase": "treatment",
+            "variance_reason": "Zephyrine asked for MRN-5519037",
+        },
+        headers=traced.as_staff("th-chen"),
+    )
+    assert refused.status_code == 409, refused.text
     assert traced.provider.force_flush()
-    exported = _dump(traced.exported.get_finished_spans())
+    spans = traced.exported.get_finished_spans()
+    exported = _dump(spans)
     assert [what for what, value in secrets.items() if value in exported] == []
+    assert "ERROR" in {s.status.status_code.name for s in spans}
     # Before scrubbing the spans did hold them: the scrubbing is what keeps them out.
     raw = _dump(traced.raw.get_finished_spans())
     assert [what for what in ("journey id", "run id", "missing journey id")
