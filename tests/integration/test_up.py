@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,6 +41,17 @@ def _wait_for(proc: subprocess.Popen[str], marker: str, seconds: float = 60) -> 
         if marker in line:
             return "".join(seen)
     raise AssertionError(f"{marker!r} not seen: {''.join(seen)[-2000:]}")
+
+
+def _ui_settings(ui: str) -> dict[str, Any]:
+    """The web UI's settings; the UI may answer a moment after the server's gRPC (bounded)."""
+    for _ in range(60):
+        try:
+            settings: dict[str, Any] = httpx.get(f"{ui}/api/v1/settings", timeout=30).json()
+            return settings
+        except httpx.TransportError:
+            time.sleep(0.5)
+    raise AssertionError(f"the Temporal UI at {ui} never answered")
 
 
 def _token(env: dict[str, str], staff_id: str, role: str) -> str:
@@ -120,7 +132,7 @@ def test_up_serves_journeys_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
         assert f"http://127.0.0.1:{ui_port}" in banner
         # The embedded UI decodes payloads through the API's codec endpoint.
         assert f"http://127.0.0.1:{api_port}/codec" in banner
-        ui_settings = httpx.get(f"http://127.0.0.1:{ui_port}/api/v1/settings", timeout=30).json()
+        ui_settings = _ui_settings(f"http://127.0.0.1:{ui_port}")
         assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{api_port}/codec"
         journey = journeys(env, "start", *TEAM, "--by", "ops-1").stdout.strip()
         assert journeys(env, "check", "--worker").returncode == 0
