@@ -146,7 +146,7 @@ async def _serve(
     """Check, read, run and audit one call; a refusal decodes and encodes nothing."""
     headers = request.headers
     call = _Call(_printable(headers.get("x-namespace"), 64), _printable(headers.get("origin"), 100))
-    action = f"POST {request.url.path}"[:64]
+    action, outcome = f"POST {request.url.path}"[:64], "ok"
     try:
         _check_origin(request, services.temporal_ui_origin)
         if staff.role not in roles:
@@ -155,11 +155,15 @@ async def _serve(
         payloads = _parse(await _read_body(request))
         call.payloads = len(payloads)
         answer = await work(codec, payloads)
+        call.keys = _key_ids(answer if work is _encode else payloads)
     except CodecRefusal as refusal:
-        await services.access.record(staff.staff_id, action, None, refusal.outcome, call.detail())
+        outcome = refusal.outcome
         raise HTTPException(refusal.code, refusal.message) from None
-    call.keys = _key_ids(answer if work is _encode else payloads)
-    await services.access.record(staff.staff_id, action, None, "ok", call.detail())
+    except Exception as exc:
+        outcome = type(exc).__name__[:32]
+        raise
+    finally:
+        await services.access.record(staff.staff_id, action, None, outcome, call.detail())
     body = json_format.MessageToJson(Payloads(payloads=answer), indent=None)
     return Response(body, media_type="application/json")
 
