@@ -118,6 +118,20 @@ def test_temporal_ui_is_read_only() -> None:
     assert ui["ports"] == ["127.0.0.1:8080:8080"]
 
 
+def test_temporal_ui_decodes_through_the_apis_codec_endpoint_from_its_own_origin() -> None:
+    services = _compose()["services"]
+    ui, api = services["temporal-ui"]["environment"], services["api"]["environment"]
+    # The browser calls the API's published port, with the session cookie.
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "${JOURNEYS_PUBLIC_URL:-http://127.0.0.1:8000}/codec"
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    assert "127.0.0.1:8000:8000" in services["api"]["ports"]
+    # The API lets exactly the UI's published origin call it from a browser.
+    published = services["temporal-ui"]["ports"][0].rsplit(":", 1)[0]
+    assert api["JOURNEYS_TEMPORAL_UI_ORIGIN"] == (
+        f"${{JOURNEYS_TEMPORAL_UI_ORIGIN:-http://{published}}}"
+    )
+
+
 def test_dockerfile_installs_the_locked_dependencies_and_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
