@@ -14,6 +14,7 @@ environment come in as functions.
 import asyncio
 import contextlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -77,9 +78,13 @@ class SizeResult:
 
 @contextlib.contextmanager
 def worker_processes(count: int, env: dict[str, str]) -> Iterator[list[int]]:
-    """``count`` worker processes on the same queue; yields their pids, stops them after."""
+    """``count`` worker processes on the same queue; yields their pids, stops them after.
+
+    Each serves its metrics on ports of its own, as several workers on one host must.
+    """
     procs = [
-        subprocess.Popen([sys.executable, "worker.py"], env=env, cwd=ROOT) for _ in range(count)
+        subprocess.Popen([sys.executable, "worker.py"], env={**env, **_metrics_ports()}, cwd=ROOT)
+        for _ in range(count)
     ]
     try:
         yield [p.pid for p in procs]
@@ -92,6 +97,15 @@ def worker_processes(count: int, env: dict[str, str]) -> Iterator[list[int]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=60)
+
+
+def _metrics_ports() -> dict[str, str]:
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(str(sock.getsockname()[1]))
+    return {"JOURNEYS_WORKER_METRICS_PORT": ports[0], "JOURNEYS_SDK_METRICS_PORT": ports[1]}
 
 
 class Admissions:
@@ -207,7 +221,8 @@ def report_lines(r: "Results") -> list[str]:
         "## Several workers",
         "",
         "Admission (start + assessment + decision + feed rows) with 1 and with several",
-        "`python worker.py` processes on one task queue, each size with a fresh read model,",
+        "`python worker.py` processes on one task queue, each size with a fresh",
+        f"{r.database} read model,",
         f"{r.workers['concurrency']} admissions in flight, {r.workers['admissions']} per round",
         "after a warm-up of 20 per process. Command-to-feed: each admission's decision, from",
         "sending it until its notification row is read back, under that load.",
