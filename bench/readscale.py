@@ -693,27 +693,26 @@ async def measure(
     engine = create_engine(url)
     try:
         written = await write_program(engine, plan, sample, progress)
-        journeys = written.journeys
         sizes = await table_sizes(engine)
         progress(f"read model {sizes['database']['bytes'] / 2**20:,.0f} MiB, "
                  f"{sizes['database']['rows']:,} rows; timing pages")  # fmt: skip
         pages = await page_times(engine, rounds)
     finally:
         await engine.dispose()
-    sample_s = written.sample_seconds
+    return {"tables": sizes, "pages": pages, **_written(written),
+            "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def _written(w: Written) -> dict[str, Any]:
+    """The report's figures of what was written."""
     return {
-        "journeys": journeys,
-        "paths": dict(written.paths),
-        "expected_rows": dict(written.expected),
-        "tables": sizes,
-        "pages": pages,
-        "seeds": written.seeds, "seed_seconds": written.seed_seconds,
-        "copies": written.copies, "copy_seconds": written.copy_seconds,
-        "sample_journeys": written.sample, "sample_batches": written.sample_batches,
-        "sample_batches_per_s": written.sample_batches / sample_s if sample_s else 0.0,
-        "sample_p50_ms": percentile(written.sample_ms, 50),
-        "sample_p95_ms": percentile(written.sample_ms, 95),
-        "seconds": time.perf_counter() - started,
+        "journeys": w.journeys, "paths": dict(w.paths), "expected_rows": dict(w.expected),
+        "seeds": w.seeds, "seed_seconds": w.seed_seconds,
+        "copies": w.copies, "copy_seconds": w.copy_seconds,
+        "sample_journeys": w.sample, "sample_batches": w.sample_batches,
+        "sample_batches_per_s": w.sample_batches / w.sample_seconds if w.sample_seconds else 0.0,
+        "sample_p50_ms": percentile(w.sample_ms, 50),
+        "sample_p95_ms": percentile(w.sample_ms, 95),
     }  # fmt: skip
 
 
