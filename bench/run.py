@@ -44,6 +44,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench import readscale
 from bench.baseline import NoopWorkflow, UpdateFloorWorkflow
+from bench.feed import feed_row_visible
 from bench.report import write_report
 from bench.stats import percentile
 from bench.workers import measure_workers
@@ -307,7 +308,7 @@ class _LatencyPool:
                 reassessment_id=result.reassessment_id, decided_by=PHYSICIAN, accept=True
             ),
         )
-        await _feed_row_visible(self.queries, journey_id, decided.seq)
+        await feed_row_visible(self.queries.sessions, journey_id, decided.seq)
         return (time.perf_counter() - sent) * 1000
 
 
@@ -346,23 +347,6 @@ async def measure_latency(
     results.latencies_ms = [x for one in results.latency_rounds for x in one]
     await handle.signal(UpdateFloorWorkflow.finish)
     await handle.result()
-
-
-async def _feed_row_visible(queries: JourneyQueries, journey_id: str, seq: int) -> None:
-    """Poll (bounded) until an event's notification row is readable in the read model.
-
-    It is when the command answers: the projection is written before the update returns.
-    """
-    for _ in range(1000):
-        async with queries.sessions() as session:
-            found = await session.scalar(
-                select(NotificationRow.id)
-                .where(NotificationRow.journey_id == journey_id, NotificationRow.seq == seq)
-                .limit(1)
-            )
-        if found is not None:
-            return
-        await asyncio.sleep(0.001)
 
 
 _ACTIONS = {

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from bench.feed import feed_row_visible
 from bench.stats import percentile, spread
 from clinical.policy_loader import load_policy
 from models.care import CareTeam, CareTeamMember, Role
@@ -132,21 +133,8 @@ class Admissions:
         decided = await self._service.send(journey_id, DecideTransition(
             reassessment_id=assessed.reassessment_id, decided_by=PHYSICIAN, accept=True,
         ))  # fmt: skip
-        await self._feed_row(journey_id, decided.seq)
+        await feed_row_visible(self._sessions, journey_id, decided.seq)
         return (time.perf_counter() - sent) * 1000
-
-    async def _feed_row(self, journey_id: str, seq: int) -> None:
-        for _ in range(1000):  # bounded; the row is there when the command answers
-            async with self._sessions() as session:
-                found = await session.scalar(
-                    select(NotificationRow.id)
-                    .where(NotificationRow.journey_id == journey_id, NotificationRow.seq == seq)
-                    .limit(1)
-                )
-            if found is not None:
-                return
-            await asyncio.sleep(0.001)
-        raise RuntimeError(f"no feed row for event {seq} of an admitted journey")
 
     async def admitted(self, ids: list[str]) -> int:
         """How many of these journeys have their ``phase_changed`` feed rows."""
