@@ -64,7 +64,8 @@ def _ratio_target(
     if not ratios:
         return (name, "-", None)
     median = statistics.median(ratios)
-    shown = f"{median:.2f} (rounds {min(ratios):.2f}-{max(ratios):.2f})"
+    # Three decimals: a median just under the target must not print as the target itself.
+    shown = f"{median:.3f} (rounds {min(ratios):.3f}-{max(ratios):.3f})"
     return (name, shown, median <= target if at_most else median >= target)
 
 

@@ -69,11 +69,14 @@ def test_report_states_each_target_and_its_outcome(tmp_path: Path) -> None:
     assert (tmp_path / "benchmarks.png").read_bytes().startswith(b"\x89PNG")
     # Each round against its own baseline or floor; the median round decides, all are shown.
     assert (
-        "| admission at least 0.55 of the baseline | 0.26 (rounds 0.25-0.27) | **missed** |" in text
+        "| admission at least 0.55 of the baseline | 0.262 (rounds 0.250-0.273) | **missed** |"
+        in text
     )
-    assert "| command-to-feed p50 at most 1.15x the floor | 1.10 (rounds 1.05-1.20) | met |" in text
     assert (
-        "| command-to-feed p99 at most 1.3x the floor | 2.00 (rounds 1.10-7.00) | **missed** |"
+        "| command-to-feed p50 at most 1.15x the floor | 1.100 (rounds 1.050-1.200) | met |" in text
+    )
+    assert (
+        "| command-to-feed p99 at most 1.3x the floor | 2.000 (rounds 1.100-7.000) | **missed** |"
         in text
     )
     assert "| 2 | 42.0 | 11.0 | 0.26 | 10.0 / 10.0 | 12.0 / 70.0 | 1.20 | 7.00 |" in text
