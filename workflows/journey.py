@@ -64,6 +64,12 @@ MIGRATION_TAKES_BOUNDED_WORK = "migration-takes-bounded-open-work"
 # history events (the marker and the TemporalChangeVersion search attribute) and the server a
 # visibility write. Runs recorded before replay the markers they carry.
 CURRENT_AT_START = "current-at-start"
+# New runs from now on record this one marker instead: it stands for CURRENT_AT_START's three
+# changes and for a wake-up that decides its commands without workflow.now() (see
+# _wait_for_due_work). Runs recorded before replay the markers they carry.
+CURRENT_AT_START_2 = "current-at-start-2"
+# The wake-up timer for a deadline already past (see _wait_for_due_work).
+SHORTEST_WAIT = timedelta(milliseconds=1)
 
 
 def _rejected(violation: RuleViolation) -> ApplicationError:
@@ -92,7 +98,8 @@ class ClientJourneyWorkflow:
             self._state.client_id = journey.start.client_id
             self._state.rules = LEGACY_RULES
         # Checked first, so a new run records only this marker (the others short-circuit).
-        self._current = workflow.patched(CURRENT_AT_START)
+        self._deadline_clock = workflow.patched(CURRENT_AT_START_2)
+        self._current = self._deadline_clock or workflow.patched(CURRENT_AT_START)
         if self._current or workflow.patched(CLINICAL_SAFETY_RULES):
             self._state.rules = max(self._state.rules, SAFETY_RULES)
         if self._current or workflow.patched(BOUNDED_OPEN_WORK):
@@ -115,6 +122,9 @@ class ClientJourneyWorkflow:
                 await self._drain_handlers()
                 self._cancel_wake()
                 workflow.continue_as_new(JourneyInput(state=self._state))
+            if self._deadline_clock:
+                run_due_work(self._state, await self._wait_for_due_work())
+                continue
             if self._current or workflow.patched(KEEP_WAKE_TIMER):
                 await self._wait_for_work()
             else:
@@ -123,6 +133,39 @@ class ClientJourneyWorkflow:
         await self._drain_handlers()
         self._cancel_wake()
         return self._state
+
+    async def _wait_for_due_work(self) -> datetime:
+        """Wait for a change to project or the next deadline; returns when the due work is at.
+
+        A fired timer can reach the workflow with a stale clock: a worker that does not hold
+        the journey and answers a query while the timer's workflow task waits replays the
+        fired timer with the clock of the task before it, keeps the commands it made and sends
+        them with the next task, while a replay gives the fired timer that next task's clock.
+        So, woken by the timer, the work is done as of the deadline the timer was set for, and
+        whether a timer starts never depends on the clock (a deadline already past gets the
+        shortest one): both see the same commands.
+
+        Returns:
+            The deadline of the fired timer, else workflow.now() (a command or a suggested
+            continue-as-new woke it, which comes with a workflow task and its clock).
+        """
+        deadline = next_deadline(self._state)
+        if self._wake is None or self._wake.done() or deadline != self._wake_at:
+            self._cancel_wake()
+            if deadline is not None:
+                wait = max(deadline - workflow.now(), SHORTEST_WAIT)
+                self._wake = asyncio.create_task(workflow.sleep(wait))
+                self._wake_at = deadline
+        await workflow.wait_condition(
+            lambda: (
+                bool(self._state.outbox)
+                or workflow.info().is_continue_as_new_suggested()
+                or (self._wake is not None and self._wake.done())
+            )
+        )
+        if self._wake is not None and self._wake.done() and self._wake_at is not None:
+            return self._wake_at
+        return workflow.now()
 
     async def _wait_for_work(self) -> None:
         """Wait for a change to project or the next deadline.

@@ -19,7 +19,7 @@ from tests.builders import PRIMARY, T0
 from tests.conftest import encrypted_converter
 from tests.workflows.driver import JourneyDriver
 from worker import create_worker
-from workflows.journey import CURRENT_AT_START
+from workflows.journey import CURRENT_AT_START_2
 from workflows.temporal_policy import journey_workflow_id
 
 BIN = Path(sys.executable).parent
@@ -127,5 +127,5 @@ async def test_search_attributes_carry_only_phase_loc_review_and_urgency(
         "TemporalChangeVersion",
     }
     # A new run records one marker for every run-wide change (not one per change).
-    assert values["TemporalChangeVersion"] == [CURRENT_AT_START]
+    assert values["TemporalChangeVersion"] == [CURRENT_AT_START_2]
     assert description.id == "journey-J-SEARCH"
