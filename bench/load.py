@@ -26,7 +26,11 @@ async def _load(url: str, token: str, path: str, count: int, concurrency: int) -
             nonlocal failures
             async with gate:
                 started = time.perf_counter()
-                response = await http.get(path)
+                try:
+                    response = await http.get(path)
+                except httpx.HTTPError:  # a timeout or a dropped connection is a failure too
+                    failures += 1
+                    return
                 latencies.append((time.perf_counter() - started) * 1000)
                 failures += response.status_code != 200
 

@@ -97,6 +97,8 @@ RATE = _env("BENCH_RATE", 5)
 JOURNEYS = _env("BENCH_JOURNEYS", 10_000)
 REQUESTS = _env("BENCH_REQUESTS", 400)
 SCALE_SECONDS = _env("BENCH_SCALE_SECONDS", 600)
+# After the scale run, how long the API load waits for the worker to take in what was started.
+DRAIN_SECONDS = _env("BENCH_DRAIN_SECONDS", 300)
 READ_JOURNEYS = _env("BENCH_READ_JOURNEYS", 100_000)
 READ_SAMPLE = _env("BENCH_READ_SAMPLE", 100)
 # A PostgreSQL server URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres): the read models
@@ -595,25 +597,42 @@ async def measure_scale_and_api(
                                                       StaffRole.OPERATIONS)  # fmt: skip
     try:
         with _worker_process(["worker.py"], env) as worker_pid:
-            await _scale(service, queries, worker_pid, results)
+            started = await _scale(service, queries, worker_pid, results)
+            await _drained(queries, started)
             results.api = await _api_load(env, token, queries)
     finally:
         await engine.dispose()
 
 
+async def _drained(queries: JourneyQueries, started: int) -> None:
+    """Wait (at most DRAIN_SECONDS) until the worker has taken in every journey started, so
+    the API is measured on a settled worker, not one still working through a backlog."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        if await _open_count(queries) >= started:
+            return
+        await asyncio.sleep(1)
+
+
 async def _scale(
     service: JourneyService, queries: JourneyQueries, worker_pid: int, results: Results
-) -> None:
-    """Start one journey, then up to 1,000, then JOURNEYS; measure at each step."""
+) -> int:
+    """Start one journey, then up to 1,000, then JOURNEYS; measure at each step.
+
+    Returns:
+        How many journeys were started (the time bound may stop starts short of JOURNEYS).
+    """
     deadline = time.monotonic() + SCALE_SECONDS
-    created = 0
+    created = starts = 0
     for target in sorted({1, min(1000, JOURNEYS), JOURNEYS}):  # 1: the worker before its cache
         batch = target - created
         started = time.perf_counter()
 
         async def one(i: int, base: int = created) -> None:
+            nonlocal starts
             if time.monotonic() < deadline:
                 await service.start(_start(f"J-SCALE{base + i}"))
+                starts += 1
 
         await _bounded(batch, 50, one)
         created = target
@@ -633,6 +652,7 @@ async def _scale(
         _progress(f"scale {open_count} open journeys ({taken_in / elapsed:.1f}/s taken in): "
                   f"worker {rss:.0f} MiB, filtered page p95 "
                   f"{listed['filtered_p95_ms']:.1f} ms")  # fmt: skip
+    return starts
 
 
 async def _open_count(queries: JourneyQueries) -> int:
