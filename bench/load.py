@@ -1,4 +1,4 @@
-"""The HTTP load generator, run as its own process: ``python -m bench.load URL TOKEN PATH N C``.
+"""The HTTP load generator, run as its own process: ``python -m bench.load URL PATH N C``.
 
 Sends N GET requests to PATH with at most C in flight (bounded in count, and in time by the
 client timeout) and prints one JSON line: requests per second and latency percentiles in ms.
@@ -6,6 +6,7 @@ client timeout) and prints one JSON line: requests per second and latency percen
 
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -48,7 +49,9 @@ async def _load(url: str, token: str, path: str, count: int, concurrency: int) -
 
 def main() -> None:
     """Entry point."""
-    url, token, path, count, concurrency = sys.argv[1:6]
+    # The token comes in the environment: never on a command line (ps, error messages).
+    token = os.environ["BENCH_LOAD_TOKEN"]
+    url, path, count, concurrency = sys.argv[1:5]
     result = asyncio.run(_load(url, token, path, int(count), int(concurrency)))
     print(json.dumps(result))
 

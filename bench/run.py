@@ -693,8 +693,9 @@ async def _api_load(
         for name, path in (("board", "/board"), ("journey detail", f"/journeys/{some}")):
             done = await asyncio.to_thread(
                 subprocess.run,
-                [sys.executable, "-m", "bench.load", base, token, path, str(REQUESTS), "8"],
+                [sys.executable, "-m", "bench.load", base, path, str(REQUESTS), "8"],
                 cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
+                env={**os.environ, "BENCH_LOAD_TOKEN": token},
             )  # fmt: skip
             out[name] = json.loads(done.stdout.strip().splitlines()[-1])
             _progress(f"api {name}: {out[name]['rps']:.1f} req/s, p95 {out[name]['p95_ms']:.1f} ms")
