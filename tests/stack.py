@@ -37,6 +37,8 @@ async def api_services(env: WorkflowEnvironment, directory: Path) -> AsyncIterat
         deliveries=DeliveryStore(sessions),
         clients=ClientStore(sessions, ClientKeys.of({TEST_KEY_ID: TEST_KEY}, TEST_KEY_ID)),
         consents=ConsentStore(sessions),
+        # As the API's own services: its client's (encrypting) codec serves /codec.
+        codec=env.client.data_converter.payload_codec,
     )
     try:
         async with create_worker(env.client, queue, sessions):

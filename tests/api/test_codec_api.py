@@ -81,6 +81,20 @@ async def _entries(services: ApiServices, actor: str, action: str) -> list[Audit
     return [e for e in log if e.actor == actor and e.action == action]
 
 
+async def test_an_api_without_a_codec_answers_503_and_decodes_nothing(codec_api: Codec) -> None:
+    body = await _sealed(codec_api)
+    bare = create_app(replace(codec_api.services, codec=None))
+    headers = {"Authorization": f"Bearer {codec_api.tokens['admin-1']}"}
+    transport = httpx.ASGITransport(app=bare)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://api", headers=headers
+    ) as http:
+        answer = await http.post("/codec/decode", json=body)
+    assert answer.status_code == 503
+    assert answer.json() == {"detail": "this API has no payload codec"}
+    assert SECRET not in answer.text
+
+
 @pytest.mark.parametrize("staff", ["th-chen", "sv-gray"])
 async def test_clinicians_and_supervisors_are_refused_and_nothing_is_decoded(
     codec_api: Codec, staff: str
