@@ -395,7 +395,7 @@ class DispatchTransaction:
         if not ids:
             return {}
         rows = await self._session.execute(select(key, due).where(key.in_(ids)))
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
     async def add_deliveries(self, deliveries: Collection[NewDelivery]) -> None:
         """Record new deliveries, pending and not started; keys already stored stay as they are.
