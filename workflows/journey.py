@@ -72,6 +72,19 @@ CURRENT_AT_START_2 = "current-at-start-2"
 SHORTEST_WAIT = timedelta(milliseconds=1)
 
 
+class StaleWakeUpError(Exception):
+    """A fired wake-up timer reached the journey with the clock of the workflow task before it.
+
+    That happens only outside a workflow task: a worker that does not hold the journey
+    answers a query by replaying its history, fired timers after the last task included. Were
+    the journey to act on it, the worker would keep the commands it made and send them with
+    the next task, split from the commands the rest of that task brings (an update), which a
+    replay of the history sees together: the history would no longer replay. Raising fails
+    this activation only: the worker drops the journey (the query fails and can be sent
+    again) and the next workflow task replays the history from the start.
+    """
+
+
 def _rejected(violation: RuleViolation) -> ApplicationError:
     return ApplicationError(
         violation.message, violation.code.value, type=COMMAND_REJECTED, non_retryable=True
@@ -109,6 +122,9 @@ class ClientJourneyWorkflow:
         # The wake-up timer and the deadline it is set for (kept while the deadline holds).
         self._wake: asyncio.Task[None] | None = None
         self._wake_at: datetime | None = None
+        # The workflow clock when the journey's code last ran in a workflow task (a command or
+        # the main loop); a fired timer seen at that same clock came outside one.
+        self._ran_at: datetime | None = None
 
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyState:
@@ -156,6 +172,7 @@ class ClientJourneyWorkflow:
                 wait = max(deadline - workflow.now(), SHORTEST_WAIT)
                 self._wake = asyncio.create_task(workflow.sleep(wait))
                 self._wake_at = deadline
+        self._ran_at = workflow.now()
         await workflow.wait_condition(
             lambda: (
                 bool(self._state.outbox)
@@ -164,8 +181,22 @@ class ClientJourneyWorkflow:
             )
         )
         if self._wake is not None and self._wake.done() and self._wake_at is not None:
+            self._refuse_stale_wake_up()
             return self._wake_at
         return workflow.now()
+
+    def _refuse_stale_wake_up(self) -> None:
+        """Raise StaleWakeUpError when the timer fired at the clock the journey last ran at.
+
+        In a workflow task the clock is the task's start, which comes after the timer fired,
+        which comes at least the timer's wait (1 ms or more) after the task that started it:
+        later than any clock the journey ran at before. Only outside a task can it be equal.
+        """
+        if self._ran_at is not None and workflow.now() <= self._ran_at:
+            raise StaleWakeUpError(
+                "a fired timer reached the journey outside a workflow task; "
+                "the next workflow task replays it"
+            )
 
     async def _wait_for_work(self) -> None:
         """Wait for a change to project or the next deadline.
@@ -241,6 +272,7 @@ class ClientJourneyWorkflow:
 
     async def _command(self, apply: Callable[[datetime], CommandResult]) -> CommandResult:
         """Apply a command (it re-checks itself) and answer once its change is projected."""
+        self._ran_at = workflow.now()
         try:
             result = apply(workflow.now())
         except RuleViolation as violation:

@@ -45,19 +45,21 @@ QUERIES = 20  # one a second: past A's sticky timeout (10 s) and B's task
 
 
 async def run_worker(address: str, queue: str, url: str) -> None:
-    """A worker process (``--worker ADDRESS QUEUE URL``) until it is killed."""
+    """A worker process (``--worker ADDRESS QUEUE URL``) until it is killed; it prints
+    ``worker.started`` once it polls."""
     client = await Client.connect(address, data_converter=encrypted_converter())
     async with create_worker(client, queue, sessionmaker(create_engine(url))):
+        print("worker.started", flush=True)
         await asyncio.Event().wait()
 
 
-def _spawn(address: str, queue: str, url: str, log: Path) -> "subprocess.Popen[bytes]":
+def spawn_worker(address: str, queue: str, url: str, log: Path) -> "subprocess.Popen[bytes]":
     args = [sys.executable, "-m", "tests.histories.record_stale_clock", "--worker"]
     with log.open("ab") as out:
         return subprocess.Popen([*args, address, queue, url], cwd=ROOT, stdout=out, stderr=out)
 
 
-def _quick_aftercare(tmp: Path) -> Path:
+def quick_aftercare(tmp: Path) -> Path:
     data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
     data["version"] = "stale-clock"
     data["aftercare"].update(check_ins=["PT4S", "PT8S"], grace="PT2S", duration="PT8S")
@@ -69,10 +71,10 @@ def _quick_aftercare(tmp: Path) -> Path:
 async def _drive(env: WorkflowEnvironment, tmp: Path, url: str) -> str:
     address = env.client.service_client.config.target_host
     queue = f"stale-{uuid.uuid4().hex[:8]}"
-    a = _spawn(address, queue, url, tmp / "a.log")
+    a = spawn_worker(address, queue, url, tmp / "a.log")
     await asyncio.sleep(4)  # A polls
     service = JourneyService(env.client, queue)
-    await service.start(start_command(JOURNEY, load_policy(_quick_aftercare(tmp))))
+    await service.start(start_command(JOURNEY, load_policy(quick_aftercare(tmp))))
     j = JourneyDriver(env, service, JOURNEY)
     await j.place(Phase.TREATMENT, "1")
     await j.place(Phase.AFTERCARE, None)
@@ -80,7 +82,7 @@ async def _drive(env: WorkflowEnvironment, tmp: Path, url: str) -> str:
     a.send_signal(signal.SIGKILL)
     a.wait()
     print("A killed at", datetime.now(UTC), "next deadline", deadline)
-    b = _spawn(address, queue, url, tmp / "b.log")
+    b = spawn_worker(address, queue, url, tmp / "b.log")
     try:
         for _ in range(QUERIES):
             await asyncio.sleep(1)

@@ -1,9 +1,11 @@
-"""A fired wake-up timer handled with a stale clock makes the same commands as on time.
+"""A fired wake-up timer that reaches the journey with a stale clock is refused.
 
 A worker that answers a query for a journey it does not hold replays the history, fired timers
-after the last workflow task included, with the clock of that last task, and keeps the journey
-with the commands it made. The next workflow task sends them. A replay hands the same fired
-timer the clock of that next task. Both must decide the same commands.
+after the last workflow task included, with the clock of that last task, and would keep the
+journey with the commands it made for the next workflow task to send, split from that task's
+own (an update), which a replay sees together. The journey refuses such a wake-up instead
+(``StaleWakeUpError``): the worker drops it and the next task replays from the start.
+``tests/integration/test_query_on_another_worker.py`` shows it with real worker processes.
 """
 
 from temporalio.api.enums.v1 import EventType
@@ -57,7 +59,7 @@ def _due_work_after_fire(events: list[HistoryEvent]) -> bool:
     return False
 
 
-async def test_a_fired_timer_on_a_stale_clock_replays_the_work_done_on_time(
+async def test_a_fired_timer_on_a_stale_clock_is_refused_and_on_time_does_the_work(
     env: WorkflowEnvironment, task_queue: str
 ) -> None:
     j = await JourneyDriver.start(env, task_queue, JOURNEY)
@@ -80,4 +82,5 @@ async def test_a_fired_timer_on_a_stale_clock_replays_the_work_done_on_time(
     late = await replayer.replay_workflow(
         WorkflowHistory(history.workflow_id, stale), raise_on_replay_failure=False
     )
-    assert late.replay_failure is None, late.replay_failure
+    assert late.replay_failure is not None
+    assert 'type: "StaleWakeUpError"' in str(late.replay_failure)
