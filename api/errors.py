@@ -2,7 +2,8 @@
 
 The API answers JSON: 404 unknown journey (or one outside the caller's scope: the same answer),
 409 refused or duplicate, 422 invalid (never echoing the value sent), 403 (with a code) for a
-command the account or its care-team role may not send. A dashboard page
+command the account or its care-team role may not send, 503 with ``Retry-After`` for a journey
+that cannot answer a read while it moves to another worker. A dashboard page
 (``/`` and ``/ui/...``) answers the same errors as pages: the login page for no session, a
 403 page for a refusal of who sent it, and back to the journey with the reason otherwise.
 """
@@ -22,7 +23,11 @@ from service.journeys import (
     JourneyError,
     JourneyExistsError,
     JourneyNotFoundError,
+    JourneyUnavailableError,
 )
+
+# When to ask again for a journey that is moving to another worker (503).
+RETRY_UNAVAILABLE_S = "5"
 
 # How a dashboard page answers an error (None: as the API does).
 PageAnswer = Callable[[Request, Exception], Response | None]
@@ -59,6 +64,12 @@ def _json(exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": exc.message, "code": exc.code.value}, code)
     if isinstance(exc, JourneyExistsError):
         return JSONResponse({"detail": str(exc), "code": "journey_exists"}, 409)
+    if isinstance(exc, JourneyUnavailableError):
+        return JSONResponse(
+            {"detail": str(exc), "code": "journey_unavailable"},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": RETRY_UNAVAILABLE_S},
+        )
     if not isinstance(exc, ValidationError | RequestValidationError):
         raise exc  # not an answer the API gives: a server error
     return invalid(exc)
@@ -78,7 +89,7 @@ def install(app: FastAPI, page: PageAnswer | None = None) -> None:
 
     handled: tuple[type[Exception], ...] = (
         JourneyNotFoundError, CommandRejectedError, AccessDeniedError, JourneyExistsError,
-        ValidationError, RequestValidationError, HTTPException,
+        JourneyUnavailableError, ValidationError, RequestValidationError, HTTPException,
     )  # fmt: skip
     for kind in handled:
         app.add_exception_handler(kind, answer)

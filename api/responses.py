@@ -2,7 +2,7 @@
 
 The bodies are what ``api.errors`` and ``api.deps`` send: ``{"detail": ...}`` always, and a
 ``code`` where the refusal has one (403 from the journey's policy or the account's authority,
-409 from the journey's state or a duplicate id).
+409 from the journey's state or a duplicate id, 503 from a journey moving to another worker).
 """
 
 from typing import Any
@@ -27,6 +27,8 @@ _WHY = {
     "the journey is not one of the caller's care teams.",
     404: "No journey with this id.",
     409: "The journey refused the command for its state (nothing changed), or the id is taken.",
+    503: "The journey cannot answer just now: it is moving to another worker (code "
+    "journey_unavailable; ask again after Retry-After seconds). Nothing changed.",
 }
 
 
@@ -37,6 +39,6 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 # Every command on one journey: authenticated, scoped to the care team, refusable by the
 # journey, and about a journey that may not exist.
-COMMAND_ERRORS = error_responses(401, 403, 404, 409)
+COMMAND_ERRORS = error_responses(401, 403, 404, 409, 503)
 # Reading one journey: everything a command can answer but a refusal.
-JOURNEY_READ_ERRORS = error_responses(401, 403, 404)
+JOURNEY_READ_ERRORS = error_responses(401, 403, 404, 503)

@@ -1,14 +1,22 @@
 """Send commands to journeys and read their live state, with errors callers can branch on."""
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
+from temporalio.api.errordetails.v1 import QueryFailedFailure
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -20,10 +28,15 @@ from models.progress import ProgressView
 from models.state import JourneyInput, JourneyState
 from runtime import metrics
 from service.ids import keyed_update_id
-from workflows.journey import ClientJourneyWorkflow
+from workflows.journey import ClientJourneyWorkflow, StaleWakeUpError
 from workflows.temporal_policy import journey_workflow_id
 
 Handle = WorkflowHandle[ClientJourneyWorkflow, JourneyState]
+T = TypeVar("T")
+
+# A query refused for a stale wake-up is asked this many times in all, this far apart.
+QUERY_TRIES = 4
+QUERY_PAUSE_S = 0.5
 
 
 class JourneyError(Exception):
@@ -36,6 +49,10 @@ class JourneyNotFoundError(JourneyError):
 
 class JourneyExistsError(JourneyError):
     """A journey with that id was already started."""
+
+
+class JourneyUnavailableError(JourneyError):
+    """The journey cannot answer just now (it is moving to another worker); try again."""
 
 
 class CommandRejectedError(JourneyError):
@@ -82,11 +99,7 @@ class JourneyService:
 
     async def state(self, journey_id: str) -> JourneyState:
         """The live state from the workflow query."""
-        handle = self._handle(journey_id)
-        try:
-            return await handle.query(ClientJourneyWorkflow.state)
-        except RPCError as exc:
-            raise _translate_rpc(journey_id, exc) from None
+        return await self._query(journey_id, lambda h: h.query(ClientJourneyWorkflow.state))
 
     async def progress(self, journey_id: str, at: datetime | None = None) -> ProgressView:
         """Milestones, goal status over time, instrument trends and the plan review.
@@ -96,10 +109,9 @@ class JourneyService:
             at: the time the view is for (days in recovery); now when not given.
         """
         when = at or datetime.now(UTC)
-        try:
-            return await self._handle(journey_id).query(ClientJourneyWorkflow.progress, when)
-        except RPCError as exc:
-            raise _translate_rpc(journey_id, exc) from None
+        return await self._query(
+            journey_id, lambda h: h.query(ClientJourneyWorkflow.progress, when)
+        )
 
     async def send(
         self, journey_id: str, cmd: StaffCommand, idempotency_key: str | None = None
@@ -140,12 +152,32 @@ class JourneyService:
 
     async def preview_migration(self, journey_id: str, target: Policy) -> MigrationPlan:
         """Dry run of a policy migration (a query; nothing changes)."""
-        try:
-            return await self._handle(journey_id).query(
-                ClientJourneyWorkflow.preview_migration, target
-            )
-        except RPCError as exc:
-            raise _translate_rpc(journey_id, exc) from None
+        return await self._query(
+            journey_id, lambda h: h.query(ClientJourneyWorkflow.preview_migration, target)
+        )
+
+    async def _query(self, journey_id: str, ask: Callable[[Handle], Awaitable[T]]) -> T:
+        """A query, asked again while the journey refuses it for a stale wake-up.
+
+        A worker that does not hold the journey refuses a query whose replay reaches a timer
+        fired after the last workflow task (``StaleWakeUpError``) until the
+        journey's next task has run: a few seconds while a worker is replaced. The query is
+        asked again ``QUERY_TRIES`` times, ``QUERY_PAUSE_S`` apart; then it is unavailable.
+        """
+        handle = self._handle(journey_id)
+        for attempt in range(QUERY_TRIES):
+            try:
+                return await ask(handle)
+            except RPCError as exc:
+                raise _translate_rpc(journey_id, exc) from None
+            except WorkflowQueryFailedError as exc:
+                if not is_stale_wake_up_refusal(exc):
+                    raise
+                if attempt + 1 < QUERY_TRIES:
+                    await asyncio.sleep(QUERY_PAUSE_S)
+        raise JourneyUnavailableError(
+            f"journey {journey_id} is moving to another worker; try again in a few seconds"
+        )
 
     async def healthy(self) -> bool:
         """Whether the Temporal frontend answers."""
@@ -199,6 +231,23 @@ def _translate_update(exc: WorkflowUpdateFailedError) -> Exception:
         code = RejectionCode(details[0]) if details else RejectionCode.TRANSITION_NOT_ALLOWED
         return CommandRejectedError(code, cause.message)
     return exc
+
+
+def is_stale_wake_up_refusal(exc: WorkflowQueryFailedError) -> bool:
+    """Whether the query failed on ``StaleWakeUpError``.
+
+    Its message is encrypted with the payloads (``Encoded failure``); the failure's type is
+    not. The client keeps the server's answer only as the error the query failure was raised
+    from, so it is read there.
+    """
+    answer = exc.__cause__ or exc.__context__
+    if not isinstance(answer, RPCError):
+        return False
+    for detail in answer.grpc_status.details:
+        failed = QueryFailedFailure()
+        if detail.Unpack(failed):
+            return failed.failure.application_failure_info.type == StaleWakeUpError.__name__
+    return False
 
 
 def _translate_rpc(journey_id: str, exc: RPCError) -> Exception:

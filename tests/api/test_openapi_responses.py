@@ -4,10 +4,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from api.app import create_app
+from api.errors import RETRY_UNAVAILABLE_S, install
 from api.responses import ErrorBody
 from models.commands import OPERATIONS
+from service.journeys import JourneyUnavailableError
 from tests.api.conftest import ApiStack, open_as
 
 ERROR_REF = "#/components/schemas/ErrorBody"
@@ -39,7 +42,7 @@ def test_the_error_body_is_a_named_schema(schema: dict[str, Any]) -> None:
     assert set(body["properties"]) == {"detail", "code"}
 
 
-def test_every_command_route_lists_401_403_404_409_with_the_error_body(
+def test_every_command_route_lists_401_403_404_409_503_with_the_error_body(
     schema: dict[str, Any],
 ) -> None:
     commands = [
@@ -51,9 +54,9 @@ def test_every_command_route_lists_401_403_404_409_with_the_error_body(
     # One route per line of the command table that has one (notes included).
     assert len(commands) == len([op for op in OPERATIONS if op.path is not None]) == 12
     for path, method, operation in commands:
-        assert _errors(operation) == {"401", "403", "404", "409"}, (method, path)
+        assert _errors(operation) == {"401", "403", "404", "409", "503"}, (method, path)
         assert {"200", "422"} <= set(operation["responses"]), (method, path)
-        for code in ("401", "403", "404", "409"):
+        for code in ("401", "403", "404", "409", "503"):
             assert operation["responses"][code]["description"], (method, path, code)
 
 
@@ -62,8 +65,8 @@ def test_every_command_route_lists_401_403_404_409_with_the_error_body(
     [
         ("post", "/journeys", {"401", "403", "409"}),
         ("get", "/journeys", {"401", "403"}),
-        ("get", "/journeys/{journey_id}", {"401", "403", "404"}),
-        ("get", "/journeys/{journey_id}/progress", {"401", "403", "404"}),
+        ("get", "/journeys/{journey_id}", {"401", "403", "404", "503"}),
+        ("get", "/journeys/{journey_id}/progress", {"401", "403", "404", "503"}),
     ],
 )
 def test_journey_routes_list_their_errors(
@@ -93,3 +96,23 @@ async def test_each_listed_error_is_answered_with_the_error_body(api: ApiStack) 
         assert set(answer.json()) <= {"detail", "code"}
         if status in (403, 409):
             assert body.code, answer.text
+
+
+async def test_a_journey_moving_to_another_worker_is_answered_503_with_retry_after() -> None:
+    # What the service raises when a query is refused for a stale wake-up past its retries
+    # (tests/integration/test_query_on_another_worker.py produces the refusal for real).
+    app = FastAPI()
+    install(app)
+
+    @app.get("/journeys/{journey_id}")
+    async def moving(journey_id: str) -> None:
+        raise JourneyUnavailableError(f"journey {journey_id} is moving to another worker")
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        answer = await http.get("/journeys/J-MOVING")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == RETRY_UNAVAILABLE_S
+    body = ErrorBody.model_validate(answer.json())
+    assert body.code == "journey_unavailable"
+    assert "J-MOVING" in body.detail
