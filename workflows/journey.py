@@ -1,7 +1,6 @@
 """ClientJourneyWorkflow: one durable workflow per treatment episode."""
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -212,6 +211,7 @@ class ClientJourneyWorkflow:
             if deadline is not None:
                 self._wake = asyncio.create_task(workflow.sleep(deadline - workflow.now()))
                 self._wake_at = deadline
+        self._ran_at = workflow.now()
         await workflow.wait_condition(
             lambda: (
                 bool(self._state.outbox)
@@ -219,6 +219,8 @@ class ClientJourneyWorkflow:
                 or (self._wake is not None and self._wake.done())
             )
         )
+        if self._wake is not None and self._wake.done():
+            self._refuse_stale_wake_up()
 
     def _cancel_wake(self) -> None:
         if self._wake is not None and not self._wake.done():
@@ -231,12 +233,14 @@ class ClientJourneyWorkflow:
         timeout = None if deadline is None else deadline - workflow.now()
         if timeout is not None and timeout <= timedelta(0):
             return
-        # Timing out is the normal way to wake up for due work.
-        with contextlib.suppress(TimeoutError):
+        self._ran_at = workflow.now()
+        try:
             await workflow.wait_condition(
                 lambda: bool(self._state.outbox) or workflow.info().is_continue_as_new_suggested(),
                 timeout=timeout,
             )
+        except TimeoutError:  # the normal way to wake up for due work
+            self._refuse_stale_wake_up()
 
     async def _drain_handlers(self) -> None:
         """Wait until every accepted command finished and every change is projected."""
