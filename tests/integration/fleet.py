@@ -3,9 +3,11 @@ through every phase by staff commands, and a sampler of the read model's per-jou
 
 import asyncio
 import contextlib
+import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +17,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from clinical.journal import open_work, urgent_open_work
@@ -38,9 +44,10 @@ from models.commands import (
 from models.journey import DischargeReason, Phase
 from models.policy import ClinicalEventKind, Policy
 from models.state import JourneyState
-from service.journeys import CommandRejectedError, JourneyService
+from service.journeys import CommandRejectedError, JourneyService, JourneyUnavailableError
 from tests.integration.test_cli_journey import ROOT
 from tests.portpick import free_port
+from workflows.temporal_policy import journey_workflow_id
 
 T = TypeVar("T")
 PRIMARY = "th-chen"
@@ -123,20 +130,26 @@ class WorkerFleet:
         self.killed_codes.append(await asyncio.to_thread(proc.wait, 30))
         self.kills += 1
 
-    async def chaos(self, stop: asyncio.Event, every: tuple[float, float], most: int) -> None:
-        """Until ``stop``: every few seconds kill a random worker that is up (while another
-        is up too), restart it a moment later."""
+    async def chaos(
+        self, stop: asyncio.Event, progress: Callable[[], int], every: tuple[int, int], most: int
+    ) -> None:
+        """Until ``stop``: each time ``progress()`` (commands sent) has gone a random
+        ``every`` further, kill a random worker that is up (while another is up too), and
+        restart it a moment later. Kills follow the journeys' progress, not the clock, so a
+        fast machine sees as many as a slow one."""
+        due = progress() + self.random.randint(*every)
         while not stop.is_set() and self.kills < most:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.random.uniform(*every))
+                await asyncio.wait_for(stop.wait(), 0.1)
                 return
             up = [i for i in range(len(self.procs)) if self.up(i)]
-            if len(up) < 2:
+            if progress() < due or len(up) < 2:
                 continue
             i = self.random.choice(up)
             await self.kill(i)
             await asyncio.sleep(self.random.uniform(0.2, 1.5))
             self.start(i)
+            due = progress() + self.random.randint(*every)
 
     def all_running(self) -> bool:
         """Whether every worker process is alive."""
@@ -155,12 +168,14 @@ async def persist(call: Callable[[], Awaitable[T]], seconds: float = 240) -> T:
     the journey's workflow task timed out on a starved worker and waits for its retry.
 
     A journey's refusal (``CommandRejectedError``) is an answer, not a failure: it is raised.
+    A read the journey cannot answer while it moves to another worker
+    (``JourneyUnavailableError``) is asked again.
     """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             return await call()
-        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, JourneyUnavailableError):
             await asyncio.sleep(1.0)
     return await call()
 
@@ -172,6 +187,7 @@ class Driver:
 
     service: JourneyService
     policy: Policy
+    client: Client  # the service's, for a journey's history
     commands: int = 0
 
     async def send(self, journey_id: str, cmd: StaffCommand, key: str) -> CommandResult:
@@ -180,8 +196,30 @@ class Driver:
         return await persist(lambda: self.service.send(journey_id, cmd, f"{journey_id}:{key}"))
 
     async def state(self, journey_id: str) -> JourneyState:
-        """The live state (the workflow query)."""
-        return await persist(lambda: self.service.state(journey_id))
+        """The live state (the workflow query).
+
+        A query that fails in the workflow (a replay that does not match its history) saves
+        the journey's history under ``$JOURNEYS_TEST_HISTORY_DIR`` (else the temporary
+        directory) for ``Replayer``, and names the file in the error.
+        """
+        try:
+            return await persist(lambda: self.service.state(journey_id))
+        except WorkflowQueryFailedError as failed:
+            saved = await self._save_history(journey_id)
+            raise AssertionError(f"{failed} (history saved to {saved})") from failed
+
+    async def _save_history(self, journey_id: str) -> Path:
+        folder = Path(os.environ.get("JOURNEYS_TEST_HISTORY_DIR", tempfile.gettempdir()))
+        handle = self.client.get_workflow_handle(journey_workflow_id(journey_id))
+        history = (await handle.fetch_history()).to_json()
+        path = folder / f"{journey_workflow_id(journey_id)}.json"
+
+        def write() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(history)
+
+        await asyncio.to_thread(write)
+        return path
 
     async def admit(self, journey_id: str, **ratings: int) -> None:
         """Start, comprehensive assessment and the decision on it."""

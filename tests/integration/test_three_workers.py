@@ -53,7 +53,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 WORKERS = 3
 FULL = 6  # journeys from intake to completion
 DISCHARGED = 4  # journeys discharged from treatment after a step up and a relapse
-KILL_EVERY = (4.0, 8.0)  # seconds between kills
+KILL_EVERY = (12, 24)  # commands sent between kills (about 125 in all)
 MOST_KILLS = 20
 AT_ONCE = 5  # journeys driven at once (a 2-core machine runs the server and 3 workers)
 
@@ -132,12 +132,13 @@ async def _run(env: dict[str, str], fleet: WorkerFleet, engine: AsyncEngine) -> 
     """Drive every journey while workers die; the sampler watches the read model throughout."""
     settings = _settings(env)
     client = await connect(settings)
-    driver = Driver(JourneyService(client, settings.task_queue), load_policy(settings.policy_path))
+    service = JourneyService(client, settings.task_queue)
+    driver = Driver(service, load_policy(settings.policy_path), client)
     full = [f"J-WF{i:02d}{uuid.uuid4().hex[:4].upper()}" for i in range(FULL)]
     discharged = [f"J-WD{i:02d}{uuid.uuid4().hex[:4].upper()}" for i in range(DISCHARGED)]
     sampler = SequenceSampler(engine)
     stop = asyncio.Event()
-    chaos = asyncio.create_task(fleet.chaos(stop, KILL_EVERY, MOST_KILLS))
+    chaos = asyncio.create_task(fleet.chaos(stop, lambda: driver.commands, KILL_EVERY, MOST_KILLS))
     sampling = asyncio.create_task(sampler.run(stop))
     started = time.monotonic()
     try:
