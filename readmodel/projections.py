@@ -26,6 +26,7 @@ from sqlalchemy import (
     Update,
     bindparam,
     delete,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,6 +46,10 @@ from readmodel.tables import (
     SegmentRow,
     TaskRow,
 )
+
+# The advisory lock that orders feed notifications (a key of its own: the migration lock is
+# readmodel.migrate.PG_LOCK_KEY).
+FEED_ORDER_LOCK = 0x6A6F75726E_0001
 
 
 class ProjectionWriter:
@@ -112,10 +117,25 @@ def apply_batch(conn: Connection, batch: ProjectionBatch) -> int:
     write(conn, EventRow, rows.event_rows(batch))
     write(conn, PlanVersionRow, rows.plan_rows(batch))
     notifications = rows.notification_rows(batch)
+    if notifications:
+        _take_feed_order(conn)
     new = _insert_absent(conn, NotificationRow, notifications, ("idempotency_key",))
     if newest and new < len(notifications):
         _refresh_notifications(conn, notifications)
     return new
+
+
+def _take_feed_order(conn: Connection) -> None:
+    """Make feed notifications commit in the order of their ids (PostgreSQL).
+
+    The dispatcher and the live feed read notifications after the last id they saw. With
+    batches committing concurrently, one holding a lower id could commit after a higher id was
+    read and never be seen: its e-mail and webhook never sent. A transaction-scoped advisory
+    lock, taken before the ids are drawn and held to the commit, puts the notifying part of
+    each batch in a row. SQLite has one writer at a time already.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_ORDER_LOCK})
 
 
 def _table(model: type[Base]) -> Table:
