@@ -15,6 +15,7 @@ What running several workers relies on, checked once everything has settled:
 """
 
 import asyncio
+import functools
 import os
 import signal
 import time
@@ -42,7 +43,7 @@ from runtime.client import connect
 from runtime.settings import Settings
 from service.journeys import JourneyService
 from tests.delivery.receivers import Receiver, webhook_receiver
-from tests.integration.fleet import Driver, SequenceSampler, WorkerFleet
+from tests.integration.fleet import Driver, SequenceSampler, WorkerFleet, persist
 from tests.integration.test_cli_journey import journeys, stack
 from tests.integration.test_projection_crash import differences
 from workflows.temporal_policy import delivery_workflow_id
@@ -219,7 +220,7 @@ async def _check_live_equals_read_model(
     service = JourneyService(await connect(settings), settings.task_queue)
     queries = JourneyQueries(sessionmaker(engine))
     for journey_id in ids:
-        state = await service.state(journey_id)
+        state = await persist(functools.partial(service.state, journey_id))
         timeline = await queries.get_timeline(journey_id)
         assert timeline is not None, journey_id
         assert (timeline.summary.phase, timeline.summary.loc_code) == (state.phase, state.loc_code)
