@@ -158,7 +158,9 @@ class ClientJourneyWorkflow:
         them with the next task, while a replay gives the fired timer that next task's clock.
         So, woken by the timer, the work is done as of the deadline the timer was set for, and
         whether a timer starts never depends on the clock (a deadline already past gets the
-        shortest one): both see the same commands.
+        shortest one): both see the same commands. That still split the commands from those
+        of an update the next task brings, so such a wake-up is now refused outright
+        (StaleWakeUpError); the deadline clock stays for the runs recorded with it.
 
         Returns:
             The deadline of the fired timer, else workflow.now() (a command or a suggested
@@ -171,6 +173,16 @@ class ClientJourneyWorkflow:
                 wait = max(deadline - workflow.now(), SHORTEST_WAIT)
                 self._wake = asyncio.create_task(workflow.sleep(wait))
                 self._wake_at = deadline
+        if await self._wait_for_wake_or_work() and self._wake_at is not None:
+            return self._wake_at
+        return workflow.now()
+
+    async def _wait_for_wake_or_work(self) -> bool:
+        """Wait for a change to project, a suggested continue-as-new or the wake-up timer.
+
+        Returns:
+            Whether the wake-up timer fired (refused with StaleWakeUpError outside a task).
+        """
         self._ran_at = workflow.now()
         await workflow.wait_condition(
             lambda: (
@@ -179,17 +191,17 @@ class ClientJourneyWorkflow:
                 or (self._wake is not None and self._wake.done())
             )
         )
-        if self._wake is not None and self._wake.done() and self._wake_at is not None:
+        fired = self._wake is not None and self._wake.done()
+        if fired:
             self._refuse_stale_wake_up()
-            return self._wake_at
-        return workflow.now()
+        return fired
 
     def _refuse_stale_wake_up(self) -> None:
         """Raise StaleWakeUpError when the timer fired at the clock the journey last ran at.
 
-        In a workflow task the clock is the task's start, which comes after the timer fired,
-        which comes at least the timer's wait (1 ms or more) after the task that started it:
-        later than any clock the journey ran at before. Only outside a task can it be equal.
+        In a workflow task the clock is the task's start, which comes after the timer fired
+        and after the task before it ended: later than any clock the journey ran at before.
+        Only outside a task (a query replaying the history) can it be equal.
         """
         if self._ran_at is not None and workflow.now() <= self._ran_at:
             raise StaleWakeUpError(
@@ -211,16 +223,7 @@ class ClientJourneyWorkflow:
             if deadline is not None:
                 self._wake = asyncio.create_task(workflow.sleep(deadline - workflow.now()))
                 self._wake_at = deadline
-        self._ran_at = workflow.now()
-        await workflow.wait_condition(
-            lambda: (
-                bool(self._state.outbox)
-                or workflow.info().is_continue_as_new_suggested()
-                or (self._wake is not None and self._wake.done())
-            )
-        )
-        if self._wake is not None and self._wake.done():
-            self._refuse_stale_wake_up()
+        await self._wait_for_wake_or_work()
 
     def _cancel_wake(self) -> None:
         if self._wake is not None and not self._wake.done():
