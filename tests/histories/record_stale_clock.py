@@ -68,17 +68,25 @@ def quick_aftercare(tmp: Path) -> Path:
     return tmp / "policy.yaml"
 
 
+async def in_aftercare(
+    env: WorkflowEnvironment, queue: str, journey_id: str, tmp: Path
+) -> tuple[JourneyService, datetime | None]:
+    """Start the journey on ``queue`` under ``quick_aftercare`` and bring it to aftercare;
+    returns the service and the journey's next deadline (seconds away)."""
+    service = JourneyService(env.client, queue)
+    await service.start(start_command(journey_id, load_policy(quick_aftercare(tmp))))
+    j = JourneyDriver(env, service, journey_id)
+    await j.place(Phase.TREATMENT, "1")
+    await j.place(Phase.AFTERCARE, None)
+    return service, next_deadline(await j.state())
+
+
 async def _drive(env: WorkflowEnvironment, tmp: Path, url: str) -> str:
     address = env.client.service_client.config.target_host
     queue = f"stale-{uuid.uuid4().hex[:8]}"
     a = spawn_worker(address, queue, url, tmp / "a.log")
     await asyncio.sleep(4)  # A polls
-    service = JourneyService(env.client, queue)
-    await service.start(start_command(JOURNEY, load_policy(quick_aftercare(tmp))))
-    j = JourneyDriver(env, service, JOURNEY)
-    await j.place(Phase.TREATMENT, "1")
-    await j.place(Phase.AFTERCARE, None)
-    deadline = next_deadline(await j.state())
+    service, deadline = await in_aftercare(env, queue, JOURNEY, tmp)
     a.send_signal(signal.SIGKILL)
     a.wait()
     print("A killed at", datetime.now(UTC), "next deadline", deadline)

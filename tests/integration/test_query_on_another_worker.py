@@ -25,16 +25,11 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from clinical.policy_loader import load_policy
-from clinical.timers import next_deadline
 from models.commands import AddNote
-from models.journey import Phase
 from readmodel.migrate import migrate
-from service.journeys import JourneyService, is_stale_wake_up_refusal
-from tests.builders import start_command
+from service.journeys import is_stale_wake_up_refusal
 from tests.conftest import encrypted_converter
-from tests.histories.record_stale_clock import quick_aftercare, spawn_worker
-from tests.workflows.driver import JourneyDriver
+from tests.histories.record_stale_clock import in_aftercare, spawn_worker
 from workflows.journey import ClientJourneyWorkflow
 from workflows.temporal_policy import journey_workflow_id
 
@@ -118,12 +113,7 @@ async def _query_while_the_worker_is_replaced(
     b: subprocess.Popen[bytes] | None = None
     try:
         await _up(tmp / "a.log")
-        service = JourneyService(dev_env.client, queue)
-        await service.start(start_command(journey_id, load_policy(quick_aftercare(tmp))))
-        j = JourneyDriver(dev_env, service, journey_id)
-        await j.place(Phase.TREATMENT, "1")
-        await j.place(Phase.AFTERCARE, None)
-        deadline = next_deadline(await j.state())
+        service, deadline = await in_aftercare(dev_env, queue, journey_id, tmp)
         assert deadline is not None  # seconds away
         a.send_signal(signal.SIGKILL)
         a.wait()
