@@ -160,9 +160,9 @@ class JourneyService:
         """A query, asked again while the journey refuses it for a stale wake-up.
 
         A worker that does not hold the journey refuses a query whose replay reaches a timer
-        fired after the last workflow task (``StaleWakeUpError``) until the
-        journey's next task has run: a few seconds while a worker is replaced. The query is
-        asked again ``QUERY_TRIES`` times, ``QUERY_PAUSE_S`` apart; then it is unavailable.
+        fired after the last workflow task (``StaleWakeUpError``) until the journey's next
+        task has run: a few seconds while a worker is replaced. The query is asked
+        ``QUERY_TRIES`` times in all, ``QUERY_PAUSE_S`` apart; then it is unavailable.
         """
         handle = self._handle(journey_id)
         for attempt in range(QUERY_TRIES):

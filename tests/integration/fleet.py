@@ -142,8 +142,10 @@ class WorkerFleet:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.1)
                 return
-            up = [i for i in range(len(self.procs)) if self.up(i)]
-            if progress() < due or len(up) < 2:
+            if progress() < due:
+                continue
+            up = [i for i in range(len(self.procs)) if self.up(i)]  # reads each worker's log
+            if len(up) < 2:
                 continue
             i = self.random.choice(up)
             await self.kill(i)
